@@ -1,0 +1,172 @@
+//! Read-only commands: `status`, `dag`, `explain`, `stages`, `log`, `hash`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::ExitCode;
+
+use pipeline_api::CancelToken;
+
+use super::{CliError, Session, cache_dir_for, exit};
+use crate::cli::{DagArgs, DagFormat, ExplainArgs, HashArgs, LogArgs, StagesArgs, StatusArgs};
+use crate::hashing::{ContentHasher, StatCache, print_digest};
+use crate::plan::{Plan, param_names};
+use crate::registry::Registry;
+use crate::store::LocalStore;
+use crate::{ledger, status};
+
+pub fn status(args: &StatusArgs, cache_flag: Option<&Path>, registry: &Registry) -> Result<ExitCode, CliError> {
+    let session = Session::open(&args.manifest, cache_flag, registry)?;
+    let targets = session.resolve_names(&args.targets)?;
+    let selected = if targets.is_empty() { BTreeSet::new() } else { session.plan.graph.with_ancestors(&targets.into_iter().collect::<Vec<_>>()) };
+    let engine = session.engine(CancelToken::new());
+    let report = status::compute(&engine, &selected, &BTreeSet::new());
+    session.save_stat_cache();
+    let stale = report.stages.iter().filter(|(_, s, _)| !s.is_up_to_date()).count();
+    if args.json {
+        let stages: Vec<serde_json::Value> = report.stages.iter().map(|(index, stage_status, _)| {
+            serde_json::json!({ "stage": session.plan.stages[*index].name, "status": stage_status })
+        }).collect();
+        println!("{}", serde_json::json!({ "stages": stages }));
+    } else {
+        let width = report.stages.iter().map(|(i, _, _)| session.plan.stages[*i].name.len()).max().unwrap_or(0);
+        for (index, stage_status, _) in &report.stages {
+            println!("{:width$}  {}", session.plan.stages[*index].name, stage_status.describe());
+        }
+    }
+    Ok(if args.check && stale > 0 { ExitCode::from(exit::FAILED) } else { ExitCode::SUCCESS })
+}
+
+pub fn dag(args: &DagArgs, registry: &Registry) -> Result<ExitCode, CliError> {
+    let plan = Plan::load(&args.manifest, registry)?;
+    let names: Vec<&str> = plan.stages.iter().map(|s| s.name.as_str()).collect();
+    let text = match args.format {
+        DagFormat::Text => plan.graph.to_text(&names),
+        DagFormat::Dot => plan.graph.to_dot(&names),
+        DagFormat::Mermaid => plan.graph.to_mermaid(&names),
+        DagFormat::Json => {
+            let nodes: Vec<serde_json::Value> = plan.stages.iter().enumerate().map(|(i, s)| serde_json::json!({
+                "name": s.name, "kind": s.kind, "upstream": plan.graph.upstream(i).iter().map(|&u| &names[u]).collect::<Vec<_>>(),
+            })).collect();
+            format!("{}\n", serde_json::json!({ "stages": nodes }))
+        }
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn explain(args: &ExplainArgs, cache_flag: Option<&Path>, registry: &Registry) -> Result<ExitCode, CliError> {
+    let session = Session::open(&args.manifest, cache_flag, registry)?;
+    let index = session.plan.index_of(&args.stage).ok_or_else(|| {
+        CliError::Usage(format!("no stage instance `{}` (see `pipeline dag {}`)", args.stage, args.manifest.display()))
+    })?;
+    let selected = session.plan.graph.with_ancestors(&[index]);
+    let engine = session.engine(CancelToken::new());
+    let report = status::compute(&engine, &selected, &BTreeSet::new());
+    session.save_stat_cache();
+    let (_, stage_status, prepared) = report.stages.into_iter().find(|(i, _, _)| *i == index).expect("the stage was selected");
+    let stage = &session.plan.stages[index];
+    let value = serde_json::json!({
+        "stage": stage.name,
+        "key": prepared.as_ref().map(|p| &p.key),
+        "manifest": prepared.as_ref().map(|p| &p.manifest),
+        "sources": prepared.as_ref().map(|p| &p.sources),
+        "status": stage_status,
+        "outputs": stage.stage.outputs(),
+        "resources": { "cpus": stage.resources.cpus, "gpu": stage.resources.gpus },
+    });
+    if args.json {
+        println!("{value}");
+    } else {
+        println!("stage:  {}", stage.name);
+        println!("status: {}", stage_status.describe());
+        match &prepared {
+            Some(prepared) => {
+                println!("key:    {}", prepared.key);
+                println!("key manifest (BLAKE3 of its canonical JSON):");
+                println!("{}", serde_json::to_string_pretty(&prepared.manifest).unwrap_or_default());
+                println!("inputs as written:");
+                for (name, shown) in &prepared.sources {
+                    println!("  {name} = {}", shown.join(", "));
+                }
+            }
+            None => println!("key:    unknown until the stages it waits on have run"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn stages(args: &StagesArgs, registry: &Registry) -> Result<ExitCode, CliError> {
+    if let Some(kind) = &args.kind {
+        if registry.get(kind).is_none() {
+            return Err(CliError::Usage(format!("no stage kind `{kind}`; kinds: {}", registry.kinds().collect::<Vec<_>>().join(", "))));
+        }
+    }
+    let selected: Vec<_> = registry.iter().filter(|s| args.kind.as_deref().is_none_or(|k| k == s.kind())).collect();
+    if args.json {
+        let list: Vec<serde_json::Value> = selected.iter().map(|s| serde_json::json!({
+            "kind": s.kind(), "version": s.version(), "doc": s.doc(), "params": s.params_schema(),
+        })).collect();
+        println!("{}", serde_json::Value::Array(list));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for stage in selected {
+        println!("{} (version {})\n  {}", stage.kind(), stage.version(), stage.doc());
+        let schema = stage.params_schema();
+        let required: Vec<&str> = schema.get("required").and_then(|r| r.as_array())
+            .map(|r| r.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+        for name in param_names(stage) {
+            let property = schema.get("properties").and_then(|p| p.get(&name)).cloned().unwrap_or_default();
+            let kind = property.get("type").map(|t| t.to_string().replace('"', "")).unwrap_or_else(|| "value".into());
+            let default = property.get("default").map(|d| format!(" = {d}")).unwrap_or_default();
+            let needed = if required.contains(&name.as_str()) { " (required)" } else { "" };
+            let doc = property.get("description").and_then(|d| d.as_str()).unwrap_or("").replace('\n', " ");
+            println!("    {name}: {kind}{default}{needed}\n        {doc}");
+        }
+        println!("    engine keys: {}\n", crate::plan::ENGINE_KEYS.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn log(args: &LogArgs, cache_flag: Option<&Path>, registry: &Registry) -> Result<ExitCode, CliError> {
+    let cache = cache_dir_for(args.manifest.as_deref(), cache_flag, registry)?;
+    let store = LocalStore::open(&cache).map_err(CliError::io("opening the cache"))?;
+    let mut entries = ledger::read(&store.ledger_file());
+    if let Some(manifest) = &args.manifest {
+        let plan = Plan::load(manifest, registry)?;
+        let id = super::pipeline_id(manifest, &plan.root);
+        entries.retain(|e| e.pipeline == id);
+    }
+    let skip = entries.len().saturating_sub(args.limit);
+    let entries = &entries[skip..];
+    if args.json {
+        println!("{}", serde_json::to_string(entries).unwrap_or_default());
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<18} {:<28} {:<9} {:>9}  key", "run", "stage", "outcome", "seconds");
+    for entry in entries {
+        let key = entry.key.as_deref().map_or("-", |k| &k[..12.min(k.len())]);
+        println!("{:<18} {:<28} {:<9} {:>9.2}  {key}", entry.run_id, entry.stage, entry.outcome.word(), entry.duration_s);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn hash(args: &HashArgs, cache_flag: Option<&Path>) -> Result<ExitCode, CliError> {
+    let stat_cache = match (args.no_stat_cache, cache_flag) {
+        (false, Some(cache)) => {
+            let store = LocalStore::open(cache).map_err(CliError::io("opening the cache"))?;
+            StatCache::load(store.stat_file(), vec![store.objects_dir()])
+        }
+        _ => StatCache::in_memory(),
+    };
+    let hasher = ContentHasher::new(&stat_cache);
+    let mut out = std::io::stdout().lock();
+    for path in &args.paths {
+        let started = std::time::Instant::now();
+        let snapshot = hasher.snapshot(path).map_err(CliError::io("hashing"))?;
+        print_digest(&mut out, &snapshot, &path.display().to_string()).map_err(CliError::io("writing"))?;
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!("{} files, {} bytes in {seconds:.3}s ({:.0} MB/s)", snapshot.files.len(), snapshot.bytes, snapshot.bytes as f64 / seconds.max(1e-9) / 1e6);
+    }
+    stat_cache.save().map_err(CliError::io("saving the stat snapshot"))?;
+    Ok(ExitCode::SUCCESS)
+}

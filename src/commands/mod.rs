@@ -1,0 +1,152 @@
+//! What each subcommand does, on top of the engine.
+
+mod cache;
+mod inspect;
+mod run;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use pipeline_api::CancelToken;
+
+use crate::cli::{Cli, Command};
+use crate::diagnostics::Diagnostics;
+use crate::hashing::{ContentHasher, StatCache};
+use crate::job::Engine;
+use crate::plan::Plan;
+use crate::registry::Registry;
+use crate::store::LocalStore;
+
+/// Exit codes (documented in `cli.rs` and the README).
+pub mod exit {
+    pub const FAILED: u8 = 1;
+    pub const INVALID: u8 = 2;
+    pub const ENGINE: u8 = 3;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// An error that ends the command, with its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Manifest(#[from] Diagnostics),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Engine(String),
+}
+
+impl CliError {
+    pub fn code(&self) -> u8 {
+        match self {
+            CliError::Manifest(_) | CliError::Usage(_) => exit::INVALID,
+            CliError::Engine(_) => exit::ENGINE,
+        }
+    }
+
+    fn io(context: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> CliError {
+        move |error| CliError::Engine(format!("{context}: {error}"))
+    }
+}
+
+/// Runs the parsed command line.
+pub fn dispatch(cli: Cli, registry: &Registry, cancel: CancelToken) -> Result<ExitCode, CliError> {
+    let cache_flag = cli.cache_dir.as_deref();
+    match cli.command {
+        Command::Run(args) => run::run(&args, cache_flag, registry, cancel),
+        Command::Status(args) => inspect::status(&args, cache_flag, registry),
+        Command::Dag(args) => inspect::dag(&args, registry),
+        Command::Explain(args) => inspect::explain(&args, cache_flag, registry),
+        Command::Stages(args) => inspect::stages(&args, registry),
+        Command::Log(args) => inspect::log(&args, cache_flag, registry),
+        Command::Cache(command) => cache::cache(command, cache_flag, registry),
+        Command::Hash(args) => inspect::hash(&args, cache_flag),
+    }
+}
+
+/// A loaded pipeline with its cache open.
+pub struct Session {
+    pub plan: Plan,
+    pub store: LocalStore,
+    pub stat_cache: StatCache,
+    pub pipeline_id: String,
+}
+
+impl Session {
+    pub fn open(manifest: &Path, cache_flag: Option<&Path>, registry: &Registry) -> Result<Session, CliError> {
+        let plan = Plan::load(manifest, registry)?;
+        let cache_dir = cache_dir(cache_flag, plan.configured_cache.as_deref(), &plan.root);
+        let store = LocalStore::open(&cache_dir).map_err(CliError::io(format!("opening the cache {}", cache_dir.display())))?;
+        let stat_cache = StatCache::load(store.stat_file(), vec![store.objects_dir()]);
+        let pipeline_id = pipeline_id(manifest, &plan.root);
+        Ok(Session { plan, store, stat_cache, pipeline_id })
+    }
+
+    pub fn engine(&self, cancel: CancelToken) -> Engine<'_> {
+        Engine {
+            plan: &self.plan,
+            store: &self.store,
+            hasher: ContentHasher::new(&self.stat_cache),
+            pipeline_id: self.pipeline_id.clone(),
+            run_id: run_id(),
+            cancel,
+        }
+    }
+
+    /// Stage indices named on the command line; a matrix stage's base name selects all instances.
+    pub fn resolve_names(&self, names: &[String]) -> Result<BTreeSet<usize>, CliError> {
+        let mut found = BTreeSet::new();
+        for name in names {
+            let base = |stage: &str| stage.split('[').next() == Some(name.as_str());
+            let matches: Vec<usize> = (0..self.plan.stages.len())
+                .filter(|&i| self.plan.stages[i].name == *name || base(&self.plan.stages[i].name))
+                .collect();
+            if matches.is_empty() {
+                let names: Vec<&str> = self.plan.stages.iter().map(|s| s.name.as_str()).collect();
+                let hint = crate::diagnostics::did_you_mean(name, names.iter().copied())
+                    .map_or_else(|| format!("stages: {}", names.join(", ")), |close| format!("did you mean `{close}`?"));
+                return Err(CliError::Usage(format!("no stage `{name}` in {}; {hint}", self.plan.source.path.display())));
+            }
+            found.extend(matches);
+        }
+        Ok(found)
+    }
+
+    pub fn save_stat_cache(&self) {
+        if let Err(error) = self.stat_cache.save() {
+            tracing::warn!("could not save the stat snapshot: {error}");
+        }
+    }
+}
+
+/// `--cache-dir` / `PIPELINE_CACHE_DIR`, else the manifest's `[pipeline] cache`, else `root/cache`.
+pub fn cache_dir(flag: Option<&Path>, configured: Option<&Path>, root: &Path) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| configured.map(Path::to_path_buf))
+        .unwrap_or_else(|| root.join("cache"))
+}
+
+/// Identifies a manifest inside the cache by its path relative to the project root.
+fn pipeline_id(manifest: &Path, root: &Path) -> String {
+    let absolute = crate::manifest::normalize(&std::path::absolute(manifest).unwrap_or_else(|_| manifest.to_path_buf()));
+    let relative = absolute.strip_prefix(root).unwrap_or(&absolute).to_string_lossy().replace('\\', "/");
+    let stem = absolute.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let digest = blake3::hash(relative.as_bytes()).to_hex();
+    format!("{stem}-{}", &digest[..12])
+}
+
+fn run_id() -> String {
+    format!("{}-{}", crate::ledger::now_unix(), std::process::id())
+}
+
+/// Where a command without a manifest finds the cache.
+pub fn cache_dir_for(manifest: Option<&Path>, flag: Option<&Path>, registry: &Registry) -> Result<PathBuf, CliError> {
+    match manifest {
+        Some(manifest) => {
+            let plan = Plan::load(manifest, registry)?;
+            Ok(cache_dir(flag, plan.configured_cache.as_deref(), &plan.root))
+        }
+        None => Ok(flag.map_or_else(|| PathBuf::from("cache"), Path::to_path_buf)),
+    }
+}

@@ -1,0 +1,184 @@
+//! Variables and matrices: `${vars.seed}` and `${matrix.seed}` are replaced, and a stage with a
+//! `matrix` table becomes one instance per combination, named `train[seed=1]`.
+//!
+//! A string that is exactly one placeholder takes the referenced value with its type (an integer
+//! stays an integer); placeholders inside longer strings are replaced by their text. Other
+//! namespaces (`${inputs.x}`, `${out}`) are left for the stage to resolve at run time.
+
+use std::ops::Range;
+
+use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
+use crate::manifest::{Manifest, StageDecl};
+use crate::value::{Entry, SKind, SValue};
+
+/// One runnable stage: a declared stage, or one combination of a matrix stage.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// `train` or `train[seed=1]`.
+    pub name: String,
+    /// The `[stage.NAME]` it came from.
+    pub base: String,
+    pub name_span: Range<usize>,
+    /// The stage table with placeholders replaced and `matrix` removed.
+    pub table: SValue,
+}
+
+/// Expands every stage of the manifest, in declaration order.
+pub fn expand(manifest: &Manifest, errors: &mut Diagnostics) -> Vec<Instance> {
+    let mut instances = Vec::new();
+    for decl in &manifest.stages {
+        for combination in combinations(&manifest.source, decl, errors) {
+            let scope = Scope { vars: &manifest.vars, matrix: &combination };
+            let mut table = interpolate(&decl.table, &scope, &manifest.source, errors);
+            if let SKind::Table(entries) = &mut table.kind {
+                entries.retain(|entry| entry.key != "matrix");
+            }
+            instances.push(Instance {
+                name: instance_name(&decl.name, &combination),
+                base: decl.name.clone(),
+                name_span: decl.name_span.clone(),
+                table,
+            });
+        }
+    }
+    instances
+}
+
+/// `train[lr=2e-5,seed=1]`: keys sorted, values as written.
+pub fn instance_name(base: &str, combination: &[(String, SValue)]) -> String {
+    if combination.is_empty() {
+        return base.to_string();
+    }
+    let mut pairs: Vec<String> = combination.iter().map(|(k, v)| format!("{k}={}", v.display())).collect();
+    pairs.sort();
+    format!("{base}[{}]", pairs.join(","))
+}
+
+type Combination = Vec<(String, SValue)>;
+
+/// The cartesian product of the stage's matrix (one empty combination if it has none).
+fn combinations(source: &SourceFile, decl: &StageDecl, errors: &mut Diagnostics) -> Vec<Combination> {
+    let Some(matrix) = decl.table.get("matrix") else {
+        return vec![Vec::new()];
+    };
+    let Some(axes) = matrix.value.as_table() else {
+        errors.push(Diagnostic::new(source, Some(matrix.value.span.clone()), "`matrix` must be a table of arrays")
+            .with_hint("matrix = { seed = [1, 2, 3] }"));
+        return Vec::new();
+    };
+    let mut product: Vec<Combination> = vec![Vec::new()];
+    for axis in axes {
+        let values = match &axis.value.kind {
+            SKind::Array(values) if !values.is_empty() => values,
+            _ => {
+                errors.push(Diagnostic::new(source, Some(axis.value.span.clone()), format!("matrix axis `{}` must be a non-empty array", axis.key)));
+                return Vec::new();
+            }
+        };
+        let mut seen = Vec::new();
+        for value in values {
+            if matches!(value.kind, SKind::Array(_) | SKind::Table(_)) {
+                errors.push(Diagnostic::new(source, Some(value.span.clone()), "matrix values must be strings, numbers or booleans"));
+                return Vec::new();
+            }
+            if seen.contains(&value.display()) {
+                errors.push(Diagnostic::new(source, Some(value.span.clone()), format!("duplicate matrix value `{}`: two instances would share a name", value.display())));
+            }
+            seen.push(value.display());
+        }
+        product = product
+            .into_iter()
+            .flat_map(|base| values.iter().map(move |value| {
+                let mut next = base.clone();
+                next.push((axis.key.clone(), value.clone()));
+                next
+            }))
+            .collect();
+    }
+    product
+}
+
+struct Scope<'a> {
+    vars: &'a SValue,
+    matrix: &'a [(String, SValue)],
+}
+
+impl Scope<'_> {
+    fn lookup(&self, reference: &str) -> Result<Option<SValue>, String> {
+        let (namespace, path) = reference.split_once('.').unwrap_or((reference, ""));
+        match namespace {
+            "vars" => {
+                let mut current = self.vars;
+                for key in path.split('.') {
+                    current = &current.get(key).ok_or_else(|| format!("unknown variable `vars.{path}`: declare it under [vars]"))?.value;
+                }
+                Ok(Some(current.clone()))
+            }
+            "matrix" => self
+                .matrix
+                .iter()
+                .find(|(key, _)| key == path)
+                .map(|(_, value)| Some(value.clone()))
+                .ok_or_else(|| format!("unknown matrix axis `{path}`: this stage's matrix has {}", axis_list(self.matrix))),
+            _ => Ok(None),
+        }
+    }
+}
+
+fn axis_list(matrix: &[(String, SValue)]) -> String {
+    if matrix.is_empty() {
+        return "no axes".to_string();
+    }
+    matrix.iter().map(|(k, _)| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+}
+
+fn interpolate(value: &SValue, scope: &Scope<'_>, source: &SourceFile, errors: &mut Diagnostics) -> SValue {
+    let kind = match &value.kind {
+        SKind::String(text) => return interpolate_string(text, value, scope, source, errors),
+        SKind::Array(items) => SKind::Array(items.iter().map(|item| interpolate(item, scope, source, errors)).collect()),
+        SKind::Table(entries) => SKind::Table(
+            entries
+                .iter()
+                .map(|entry| Entry {
+                    key: entry.key.clone(),
+                    key_span: entry.key_span.clone(),
+                    value: if entry.key == "matrix" { entry.value.clone() } else { interpolate(&entry.value, scope, source, errors) },
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    SValue { span: value.span.clone(), kind }
+}
+
+fn interpolate_string(text: &str, value: &SValue, scope: &Scope<'_>, source: &SourceFile, errors: &mut Diagnostics) -> SValue {
+    let fail = |errors: &mut Diagnostics, message: String| {
+        errors.push(Diagnostic::new(source, Some(value.span.clone()), message));
+        value.clone()
+    };
+    if let Some(reference) = text.strip_prefix("${").and_then(|r| r.strip_suffix('}')).filter(|r| !r.contains('}')) {
+        return match scope.lookup(reference) {
+            Ok(Some(found)) => SValue { span: value.span.clone(), kind: found.kind },
+            Ok(None) => value.clone(),
+            Err(message) => fail(errors, message),
+        };
+    }
+    let mut result = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        result.push_str(&rest[..start]);
+        let Some(length) = rest[start..].find('}') else {
+            return fail(errors, format!("unclosed `${{` in `{text}`"));
+        };
+        let reference = &rest[start + 2..start + length];
+        match scope.lookup(reference) {
+            Ok(Some(found)) if !matches!(found.kind, SKind::Array(_) | SKind::Table(_)) => result.push_str(&found.display()),
+            Ok(Some(found)) => return fail(errors, format!("`${{{reference}}}` is {} and cannot be placed inside a string", found.type_name())),
+            Ok(None) => result.push_str(&rest[start..=start + length]),
+            Err(message) => return fail(errors, message),
+        }
+        rest = &rest[start + length + 1..];
+    }
+    result.push_str(rest);
+    SValue { span: value.span.clone(), kind: SKind::String(result) }
+}

@@ -1,0 +1,279 @@
+//! One stage from key to cached result: hash its inputs, compute its key, and on a miss run it in
+//! a private staging folder, check what it wrote, and commit the output to the store.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use pipeline_api::{CancelToken, StageContext, StageError};
+
+use crate::hashing::{ContentHasher, Snapshot};
+use crate::key::{KEY_SCHEMA, KeyManifest};
+use crate::ledger::now_unix;
+use crate::plan::{InputSource, Plan, PlannedStage};
+use crate::progress::StageProgress;
+use crate::store::{self, LocalStore, RunRecord, Store};
+
+/// What every job of one invocation shares.
+pub struct Engine<'a> {
+    pub plan: &'a Plan,
+    pub store: &'a LocalStore,
+    pub hasher: ContentHasher<'a>,
+    /// Names this manifest within the cache (for "what changed since the last run").
+    pub pipeline_id: String,
+    pub run_id: String,
+    pub cancel: CancelToken,
+}
+
+/// Why a job did not produce a result.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}")]
+    Stage(#[from] StageError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl JobError {
+    fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> JobError {
+        let context = context.into();
+        move |source| JobError::Io { context, source }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, JobError::Stage(StageError::Cancelled))
+    }
+}
+
+/// A stage with its inputs hashed and its key known.
+pub struct Prepared {
+    pub index: usize,
+    pub manifest: KeyManifest,
+    pub key: String,
+    pub sources: BTreeMap<String, Vec<String>>,
+    pub input_paths: BTreeMap<String, Vec<PathBuf>>,
+    snapshots: Vec<(PathBuf, Snapshot)>,
+}
+
+/// The CPUs and GPUs a running stage may use.
+#[derive(Debug, Clone, Default)]
+pub struct Grant {
+    pub cpus: usize,
+    pub gpus: Vec<u32>,
+}
+
+impl Engine<'_> {
+    /// Hashes the inputs of stage `index` and computes its key. `upstream[i]` is the output
+    /// digest of stage `i`, known for every stage `index` reads from.
+    pub fn prepare(&self, index: usize, upstream: &[Option<String>]) -> Result<Prepared, JobError> {
+        let stage = &self.plan.stages[index];
+        let mut inputs = BTreeMap::new();
+        let mut sources = BTreeMap::new();
+        let mut input_paths = BTreeMap::new();
+        let mut snapshots = Vec::new();
+        for (name, bound) in &stage.inputs {
+            let (mut digests, mut shown, mut paths) = (Vec::new(), Vec::new(), Vec::new());
+            for source in bound {
+                let (path, digest) = self.input(source, upstream, &mut snapshots)?;
+                digests.push(digest);
+                shown.push(self.describe(source));
+                paths.push(path);
+            }
+            inputs.insert(name.clone(), digests);
+            sources.insert(name.clone(), shown);
+            input_paths.insert(name.clone(), paths);
+        }
+        let manifest = KeyManifest {
+            schema: KEY_SCHEMA.to_string(),
+            kind: stage.kind.to_string(),
+            version: stage.version.to_string(),
+            params: stage.stage.canonical_params(),
+            inputs,
+        };
+        let key = manifest.key();
+        Ok(Prepared { index, manifest, key, sources, input_paths, snapshots })
+    }
+
+    fn input(&self, source: &InputSource, upstream: &[Option<String>], snapshots: &mut Vec<(PathBuf, Snapshot)>) -> Result<(PathBuf, String), JobError> {
+        match source {
+            InputSource::Path { path, shown } => {
+                let snapshot = self.hasher.snapshot(path).map_err(JobError::io(format!("hashing input `{shown}`")))?;
+                let digest = snapshot.digest.to_hex().to_string();
+                snapshots.push((path.clone(), snapshot));
+                Ok((path.clone(), digest))
+            }
+            InputSource::Output { stage, subpath } => {
+                let digest = upstream[*stage].clone().expect("upstream stages finish first");
+                let root = self.store.output_path(&digest);
+                if subpath.is_empty() {
+                    return Ok((root, digest));
+                }
+                let path = root.join(subpath);
+                let name = &self.plan.stages[*stage].name;
+                let snapshot = self.hasher.snapshot(&path).map_err(|_| {
+                    JobError::Invalid(format!("stage `{name}` did not write `{subpath}`, which this stage reads"))
+                })?;
+                Ok((path, snapshot.digest.to_hex().to_string()))
+            }
+        }
+    }
+
+    /// An input as the manifest wrote it.
+    pub fn describe(&self, source: &InputSource) -> String {
+        match source {
+            InputSource::Path { shown, .. } => shown.clone(),
+            InputSource::Output { stage, subpath } if subpath.is_empty() => format!("@{}", self.plan.stages[*stage].name),
+            InputSource::Output { stage, subpath } => format!("@{}/{subpath}", self.plan.stages[*stage].name),
+        }
+    }
+
+    /// Runs a prepared stage under its key's lock and commits the result. Returns the record and
+    /// whether it was really run (false when another process finished it meanwhile).
+    pub fn execute(&self, prepared: &Prepared, grant: &Grant, progress: &StageProgress, on_wait: &mut dyn FnMut(Option<u32>)) -> Result<(RunRecord, bool), JobError> {
+        let stage = &self.plan.stages[prepared.index];
+        let _lock = self.store.lock(&prepared.key, on_wait).map_err(JobError::io("taking the stage lock"))?;
+        if !stage.always_run {
+            if let Some(record) = self.store.lookup(&prepared.key) {
+                return Ok((record, false));
+            }
+        }
+        let staging = self.store.staging(&prepared.key);
+        let out_dir = staging.join("out");
+        if !stage.stage.resumable() {
+            store::remove_tree(&staging).map_err(JobError::io("clearing the staging folder"))?;
+        }
+        std::fs::create_dir_all(&out_dir).map_err(JobError::io("creating the staging folder"))?;
+        let started = Instant::now();
+        self.run_plugin(stage, prepared, &out_dir, grant, progress)?;
+        self.check_inputs(prepared)?;
+        check_outputs(stage, &out_dir)?;
+        let record = self.commit(stage, prepared, &out_dir, started)?;
+        store::remove_tree(&staging).map_err(JobError::io("removing the staging folder"))?;
+        Ok((record, true))
+    }
+
+    fn run_plugin(&self, stage: &PlannedStage, prepared: &Prepared, out_dir: &Path, grant: &Grant, progress: &StageProgress) -> Result<(), JobError> {
+        let log_path = self.store.log_file(&self.run_id, &stage.name);
+        std::fs::create_dir_all(log_path.parent().expect("logs live in a folder")).map_err(JobError::io("creating the log folder"))?;
+        let mut log = std::fs::File::create(&log_path).map_err(JobError::io(format!("creating {}", log_path.display())))?;
+        let mut ctx = StageContext {
+            stage: &stage.name,
+            root: &self.plan.root,
+            inputs: &prepared.input_paths,
+            out_dir,
+            gpus: &grant.gpus,
+            cpus: grant.cpus,
+            progress,
+            cancel: &self.cancel,
+            log: &mut log,
+        };
+        stage.stage.run(&mut ctx)?;
+        Ok(())
+    }
+
+    /// Refuses to cache a result whose inputs changed while it was being computed.
+    fn check_inputs(&self, prepared: &Prepared) -> Result<(), JobError> {
+        for (path, before) in &prepared.snapshots {
+            let unchanged = self.hasher.unchanged(path, before).map_err(JobError::io(format!("re-checking input {}", path.display())))?;
+            if !unchanged {
+                return Err(JobError::Invalid(format!(
+                    "input `{}` changed while the stage ran; the result was not cached. Run again once it is stable",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(&self, stage: &PlannedStage, prepared: &Prepared, out_dir: &Path, started: Instant) -> Result<RunRecord, JobError> {
+        store::make_read_only(out_dir).map_err(JobError::io("protecting the output"))?;
+        let snapshot = self.hasher.snapshot(out_dir).map_err(JobError::io("hashing the output"))?;
+        let digest = snapshot.digest.to_hex().to_string();
+        let stored = self.store.put_output(out_dir, &digest).map_err(JobError::io("storing the output"))?;
+        self.hasher.stat_cache().moved(out_dir, &stored);
+        let record = RunRecord {
+            key: prepared.key.clone(),
+            stage: stage.name.clone(),
+            manifest: prepared.manifest.clone(),
+            sources: prepared.sources.clone(),
+            output: digest,
+            output_bytes: snapshot.bytes,
+            duration_s: started.elapsed().as_secs_f64(),
+            finished_unix: now_unix(),
+            run_id: self.run_id.clone(),
+        };
+        self.store.put_record(&record).map_err(JobError::io("writing the run record"))?;
+        Ok(record)
+    }
+
+    /// Places the stage's published files at their user-visible paths, if they differ.
+    /// Returns the paths that were (re)written.
+    pub fn publish(&self, index: usize, record: &RunRecord) -> Result<Vec<String>, JobError> {
+        let stage = &self.plan.stages[index];
+        let mut written = Vec::new();
+        for (inside, destination) in stage.stage.publishes() {
+            let source = self.store.output_path(&record.output).join(&inside);
+            let target = self.plan.root.join(&destination);
+            if self.same_content(&source, &target) {
+                continue;
+            }
+            replace_atomically(&source, &target).map_err(JobError::io(format!("publishing `{destination}`")))?;
+            written.push(destination);
+        }
+        Ok(written)
+    }
+
+    /// Whether published paths are in place (for `status`).
+    pub fn published_paths_current(&self, index: usize, record: &RunRecord) -> Vec<String> {
+        let stage = &self.plan.stages[index];
+        stage.stage.publishes().into_iter()
+            .filter(|(inside, destination)| {
+                !self.same_content(&self.store.output_path(&record.output).join(inside), &self.plan.root.join(destination))
+            })
+            .map(|(_, destination)| destination)
+            .collect()
+    }
+
+    fn same_content(&self, a: &Path, b: &Path) -> bool {
+        match (self.hasher.snapshot(a), self.hasher.snapshot(b)) {
+            (Ok(x), Ok(y)) => x.digest == y.digest,
+            _ => false,
+        }
+    }
+}
+
+fn check_outputs(stage: &PlannedStage, out_dir: &Path) -> Result<(), JobError> {
+    let missing: Vec<String> = stage.stage.outputs().into_iter()
+        .filter(|output| !out_dir.join(output.trim_end_matches('/')).exists())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(JobError::Invalid(format!(
+        "the stage finished without writing its declared output{} {}; nothing was cached",
+        if missing.len() == 1 { "" } else { "s" },
+        missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+    )))
+}
+
+/// Copies `source` next to `target` and renames it into place (a folder replaces a folder).
+fn replace_atomically(source: &Path, target: &Path) -> std::io::Result<()> {
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let temp = store::temp_sibling(target);
+    pipeline_api::copy_path(source, &temp)?;
+    if target.is_dir() {
+        let old = store::temp_sibling(target);
+        std::fs::rename(target, &old)?;
+        std::fs::rename(&temp, target)?;
+        return store::remove_tree(&old);
+    }
+    std::fs::rename(&temp, target)
+}

@@ -1,0 +1,24 @@
+//! The `pipeline` engine: reads TOML manifests, builds the stage graph, keys each stage by the
+//! BLAKE3 of its inputs, parameters and plugin version, and runs only what changed. It knows
+//! nothing of machine learning: stages are plugins, registered by name in [`registry`].
+
+pub mod cli;
+pub mod commands;
+pub mod diagnostics;
+pub mod executor;
+pub mod expand;
+pub mod graph;
+pub mod hashing;
+pub mod job;
+pub mod key;
+pub mod ledger;
+pub mod lock;
+pub mod manifest;
+pub mod plan;
+pub mod progress;
+pub mod reference;
+pub mod registry;
+pub mod resources;
+pub mod status;
+pub mod store;
+pub mod value;

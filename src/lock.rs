@@ -1,0 +1,45 @@
+//! Per-key locks: one process at a time runs a given stage key. The kernel drops a lock when its
+//! holder dies, so a killed run never leaves a lock behind; the holder's pid is written for the
+//! "waiting for" message.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{self, Read, Seek, Write};
+use std::path::Path;
+
+/// A held lock, released on drop.
+#[derive(Debug)]
+pub struct KeyLock {
+    _file: File,
+}
+
+/// Takes the lock at `path`, calling `on_wait(holder_pid)` once if another process holds it.
+pub fn acquire(path: &Path, on_wait: impl FnOnce(Option<u32>)) -> io::Result<KeyLock> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            on_wait(text.trim().parse().ok());
+            file.lock()?;
+        }
+        Err(TryLockError::Error(error)) => return Err(error),
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())?;
+    Ok(KeyLock { _file: file })
+}
+
+/// Whether someone holds the lock at `path` right now (for garbage collection).
+pub fn is_held(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else { return false };
+    match file.try_lock() {
+        Ok(()) => false,
+        Err(TryLockError::WouldBlock) => true,
+        Err(TryLockError::Error(_)) => false,
+    }
+}

@@ -1,0 +1,158 @@
+//! Reading a pipeline manifest: the `[pipeline]` settings, shared `[vars]` and `[stage.NAME]`
+//! tables, kept with their spans. What stage tables mean is decided later, in `plan`.
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean};
+use crate::value::{Entry, SValue, SKind, parse_document};
+
+/// A parsed manifest, before variables, matrices and references are resolved.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub source: SourceFile,
+    /// The project root, absolute: relative paths in the manifest start here.
+    pub root: PathBuf,
+    /// `[pipeline] cache`, absolute, if set.
+    pub cache_dir: Option<PathBuf>,
+    /// The `[vars]` table (empty if none).
+    pub vars: SValue,
+    pub stages: Vec<StageDecl>,
+}
+
+/// One `[stage.NAME]` table as written.
+#[derive(Debug, Clone)]
+pub struct StageDecl {
+    pub name: String,
+    pub name_span: std::ops::Range<usize>,
+    pub table: SValue,
+}
+
+const TOP_LEVEL_KEYS: [&str; 3] = ["pipeline", "vars", "stage"];
+const PIPELINE_KEYS: [&str; 2] = ["root", "cache"];
+
+/// Reads and parses `path`. Structural problems are returned all at once.
+pub fn load(path: &Path) -> Result<Manifest, Diagnostics> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        let source = SourceFile { path: path.to_path_buf(), text: "".into() };
+        let mut all = Diagnostics::default();
+        all.push(Diagnostic::new(&source, None, format!("cannot read the manifest: {error}")));
+        all
+    })?;
+    parse(path, &text)
+}
+
+/// Parses manifest text; `path` names it in messages and anchors relative paths.
+pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
+    let source = SourceFile { path: path.to_path_buf(), text: text.into() };
+    let mut errors = Diagnostics::default();
+    let document = match parse_document(text) {
+        Ok(document) => document,
+        Err((span, message)) => {
+            errors.push(Diagnostic::new(&source, span, format!("invalid TOML: {}", message.trim())));
+            return Err(errors);
+        }
+    };
+    check_keys(&source, &document, &TOP_LEVEL_KEYS, "top-level", &mut errors);
+    let manifest_dir = absolute_dir(path);
+    let settings = document.get("pipeline").map(|e| e.value.clone());
+    if let Some(settings) = &settings {
+        check_keys(&source, settings, &PIPELINE_KEYS, "[pipeline]", &mut errors);
+    }
+    let setting = |key: &str| settings.as_ref().and_then(|s| s.get(key)).map(|e| string_entry(&source, e, &mut Diagnostics::default()));
+    let root = match setting("root").flatten() {
+        Some(root) => normalize(&manifest_dir.join(root)),
+        None => manifest_dir.clone(),
+    };
+    let cache_dir = setting("cache").flatten().map(|cache| normalize(&root.join(cache)));
+    for key in ["root", "cache"] {
+        if let Some(entry) = settings.as_ref().and_then(|s| s.get(key)) {
+            string_entry(&source, entry, &mut errors);
+        }
+    }
+    let vars = document
+        .get("vars")
+        .map(|e| e.value.clone())
+        .unwrap_or(SValue { span: 0..0, kind: SKind::Table(Vec::new()) });
+    if vars.as_table().is_none() {
+        errors.push(Diagnostic::new(&source, Some(vars.span.clone()), "`vars` must be a table"));
+    }
+    let stages = stage_decls(&source, &document, &mut errors);
+    errors.into_result()?;
+    Ok(Manifest { source, root, cache_dir, vars, stages })
+}
+
+fn stage_decls(source: &SourceFile, document: &SValue, errors: &mut Diagnostics) -> Vec<StageDecl> {
+    let Some(stages) = document.get("stage") else {
+        errors.push(Diagnostic::new(source, Some(0..0), "the manifest declares no stage")
+            .with_hint("add a table such as [stage.prepare] with kind = \"exec\""));
+        return Vec::new();
+    };
+    let Some(entries) = stages.value.as_table() else {
+        errors.push(Diagnostic::new(source, Some(stages.value.span.clone()), "`stage` must hold tables: [stage.NAME]"));
+        return Vec::new();
+    };
+    let mut decls = Vec::new();
+    for Entry { key, key_span, value } in entries {
+        if !valid_name(key) {
+            errors.push(Diagnostic::new(source, Some(key_span.clone()), format!("invalid stage name `{key}`"))
+                .with_hint("use letters, digits, `_` and `-`"));
+        }
+        if value.as_table().is_none() {
+            errors.push(Diagnostic::new(source, Some(value.span.clone()), format!("stage `{key}` must be a table")));
+            continue;
+        }
+        decls.push(StageDecl { name: key.clone(), name_span: key_span.clone(), table: value.clone() });
+    }
+    decls
+}
+
+/// Stage names: letters, digits, `_`, `-`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn check_keys(source: &SourceFile, table: &SValue, allowed: &[&str], what: &str, errors: &mut Diagnostics) {
+    for entry in table.as_table().unwrap_or_default() {
+        if !allowed.contains(&entry.key.as_str()) {
+            let mut diagnostic = Diagnostic::new(source, Some(entry.key_span.clone()), format!("unknown {what} key `{}`", entry.key));
+            diagnostic = match did_you_mean(&entry.key, allowed.iter().copied()) {
+                Some(close) => diagnostic.with_hint(format!("did you mean `{close}`?")),
+                None => diagnostic.with_hint(format!("valid keys: {}", allowed.join(", "))),
+            };
+            errors.push(diagnostic);
+        }
+    }
+}
+
+fn string_entry(source: &SourceFile, entry: &Entry, errors: &mut Diagnostics) -> Option<String> {
+    match entry.value.as_str() {
+        Some(s) => Some(s.to_string()),
+        None => {
+            errors.push(Diagnostic::new(source, Some(entry.value.span.clone()), format!("`{}` must be a string", entry.key)));
+            None
+        }
+    }
+}
+
+fn absolute_dir(path: &Path) -> PathBuf {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    normalize(&std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()))
+}
+
+/// Removes `.` and resolves `..` lexically (no symlink resolution, so no surprises on NFS).
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}

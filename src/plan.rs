@@ -1,0 +1,348 @@
+//! Validation: a manifest becomes a [`Plan`] (stage instances bound to their plugins, inputs
+//! resolved, the graph checked) or every problem found, each pointing at its text.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use pipeline_api::PreparedStage;
+
+use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean};
+use crate::expand::{Instance, expand};
+use crate::graph::StageGraph;
+use crate::manifest::{self, Manifest};
+use crate::reference::{self, Reference};
+use crate::registry::Registry;
+use crate::value::{SKind, SValue};
+
+/// Keys of a stage table that belong to the engine; every other key is a plugin parameter.
+pub const ENGINE_KEYS: [&str; 6] = ["kind", "inputs", "matrix", "resources", "always_run", "desc"];
+
+/// A validated pipeline.
+pub struct Plan {
+    pub source: SourceFile,
+    pub root: PathBuf,
+    /// `[pipeline] cache`, if the manifest sets it.
+    pub configured_cache: Option<PathBuf>,
+    pub stages: Vec<PlannedStage>,
+    pub graph: StageGraph,
+}
+
+/// One stage instance, ready to be keyed and run.
+pub struct PlannedStage {
+    pub name: String,
+    pub kind: &'static str,
+    pub version: &'static str,
+    pub stage: Box<dyn PreparedStage>,
+    pub inputs: BTreeMap<String, Vec<InputSource>>,
+    pub resources: Resources,
+    /// Never taken from the cache.
+    pub always_run: bool,
+    pub desc: Option<String>,
+}
+
+/// Where an input's bytes come from.
+#[derive(Debug, Clone)]
+pub enum InputSource {
+    /// A file or folder outside the cache; `shown` is the path as written.
+    Path { path: PathBuf, shown: String },
+    /// (Part of) the output of another stage of the plan.
+    Output { stage: usize, subpath: String },
+}
+
+/// What a stage needs while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resources {
+    pub cpus: usize,
+    pub gpus: usize,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Self { cpus: 1, gpus: 0 }
+    }
+}
+
+impl Plan {
+    /// Loads and validates a manifest.
+    pub fn load(path: &Path, registry: &Registry) -> Result<Plan, Diagnostics> {
+        let manifest = manifest::load(path)?;
+        Self::from_manifest(manifest, registry)
+    }
+
+    pub fn from_manifest(manifest: Manifest, registry: &Registry) -> Result<Plan, Diagnostics> {
+        let mut errors = Diagnostics::default();
+        let instances = expand(&manifest, &mut errors);
+        let mut builder = Builder { manifest: &manifest, registry, errors: &mut errors, names: HashMap::new() };
+        let stages = builder.stages(&instances);
+        errors.into_result()?;
+        let graph = StageGraph::new(&stages);
+        if let Some(cycle) = graph.find_cycle() {
+            let names: Vec<&str> = cycle.iter().map(|&i| stages[i].name.as_str()).collect();
+            let first = instances.iter().find(|inst| inst.name == names[0]).map(|inst| inst.name_span.clone());
+            let mut errors = Diagnostics::default();
+            errors.push(Diagnostic::new(&manifest.source, first, format!("the stages form a cycle: {} -> {}", names.join(" -> "), names[0]))
+                .with_hint("a stage cannot depend, directly or not, on its own output"));
+            return Err(errors);
+        }
+        Ok(Plan { source: manifest.source, root: manifest.root, configured_cache: manifest.cache_dir, stages, graph })
+    }
+
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.stages.iter().position(|stage| stage.name == name)
+    }
+}
+
+struct Builder<'a> {
+    manifest: &'a Manifest,
+    registry: &'a Registry,
+    errors: &'a mut Diagnostics,
+    /// Instance name -> index, for references.
+    names: HashMap<String, usize>,
+}
+
+struct Partial {
+    stage: Option<PlannedStage>,
+    inputs: Vec<(String, Vec<SValue>)>,
+}
+
+impl Builder<'_> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+        self.errors.push(Diagnostic::new(&self.manifest.source, Some(span), message));
+        self.errors.0.last_mut().expect("just pushed")
+    }
+
+    fn stages(&mut self, instances: &[Instance]) -> Vec<PlannedStage> {
+        for (index, instance) in instances.iter().enumerate() {
+            if self.names.insert(instance.name.clone(), index).is_some() {
+                self.error(instance.name_span.clone(), format!("two stages are named `{}`", instance.name));
+            }
+        }
+        let partials: Vec<Partial> = instances.iter().map(|instance| self.instance(instance)).collect();
+        let outputs: Vec<Option<Vec<String>>> = partials.iter().map(|p| p.stage.as_ref().map(|s| s.stage.outputs())).collect();
+        let mut stages = Vec::new();
+        for (index, partial) in partials.into_iter().enumerate() {
+            let mut inputs = BTreeMap::new();
+            for (name, values) in &partial.inputs {
+                let sources = values.iter().flat_map(|value| self.resolve(index, value, instances, &outputs)).collect();
+                inputs.insert(name.clone(), sources);
+            }
+            if let Some(mut stage) = partial.stage {
+                stage.inputs = inputs;
+                stages.push(stage);
+            }
+        }
+        if stages.len() == instances.len() {
+            self.check_publishes(&stages, instances);
+        }
+        stages
+    }
+
+    /// Binds one instance to its plugin and reads the engine's keys.
+    fn instance(&mut self, instance: &Instance) -> Partial {
+        let table = &instance.table;
+        let kind = self.kind(instance);
+        let inputs = self.input_table(table);
+        let resources = self.resources(table);
+        let always_run = match table.get("always_run").map(|e| &e.value) {
+            None => false,
+            Some(SValue { kind: SKind::Bool(b), .. }) => *b,
+            Some(other) => {
+                self.error(other.span.clone(), "`always_run` must be true or false");
+                false
+            }
+        };
+        let desc = table.get("desc").and_then(|e| e.value.as_str()).map(str::to_string);
+        let Some(kind) = kind else { return Partial { stage: None, inputs } };
+        let params = toml::Value::Table(
+            table.as_table().unwrap_or_default().iter()
+                .filter(|e| !ENGINE_KEYS.contains(&e.key.as_str()))
+                .map(|e| (e.key.clone(), e.value.to_toml()))
+                .collect(),
+        );
+        let plugin = self.registry.get(kind).expect("kind was checked");
+        let stage = match plugin.prepare(params) {
+            Ok(stage) => stage,
+            Err(error) => {
+                self.param_error(instance, plugin, &error);
+                return Partial { stage: None, inputs };
+            }
+        };
+        let stage = PlannedStage {
+            name: instance.name.clone(),
+            kind: plugin.kind(),
+            version: plugin.version(),
+            stage,
+            inputs: BTreeMap::new(),
+            resources,
+            always_run,
+            desc,
+        };
+        Partial { stage: Some(stage), inputs }
+    }
+
+    fn kind(&mut self, instance: &Instance) -> Option<&'static str> {
+        let Some(entry) = instance.table.get("kind") else {
+            let kinds = self.registry.kinds().collect::<Vec<_>>().join(", ");
+            self.error(instance.name_span.clone(), format!("stage `{}` has no `kind`", instance.base))
+                .hint = Some(format!("add kind = \"...\", one of: {kinds}"));
+            return None;
+        };
+        let Some(name) = entry.value.as_str() else {
+            self.error(entry.value.span.clone(), "`kind` must be a string");
+            return None;
+        };
+        if let Some(plugin) = self.registry.get(name) {
+            return Some(plugin.kind());
+        }
+        let hint = match did_you_mean(name, self.registry.kinds()) {
+            Some(close) => format!("did you mean `{close}`? (`pipeline stages` lists every kind)"),
+            None => format!("known kinds: {} (`pipeline stages` describes them)", self.registry.kinds().collect::<Vec<_>>().join(", ")),
+        };
+        self.error(entry.value.span.clone(), format!("unknown stage kind `{name}`")).hint = Some(hint);
+        None
+    }
+
+    fn param_error(&mut self, instance: &Instance, plugin: &dyn pipeline_api::DynStage, error: &pipeline_api::ParamError) {
+        let valid = param_names(plugin);
+        let unknown = error.message.strip_prefix("unknown field `").and_then(|r| r.split('`').next());
+        if let Some(field) = unknown {
+            let span = instance.table.get(field).map_or(instance.name_span.clone(), |e| e.key_span.clone());
+            let mut candidates: Vec<&str> = valid.iter().map(String::as_str).collect();
+            candidates.extend(ENGINE_KEYS);
+            let hint = match did_you_mean(field, candidates.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`? valid keys for `{}`: {}", plugin.kind(), valid.join(", ")),
+                None => format!("valid keys for `{}`: {} (and the engine's {})", plugin.kind(), valid.join(", "), ENGINE_KEYS.join(", ")),
+            };
+            self.error(span, format!("unknown parameter `{field}` for stage kind `{}`", plugin.kind())).hint = Some(hint);
+            return;
+        }
+        let span = if error.path.is_empty() { instance.name_span.clone() } else { instance.table.locate(&error.path) };
+        let what = if error.path.is_empty() { String::new() } else { format!("parameter `{}`: ", error.path) };
+        self.error(span, format!("stage `{}`: {what}{}", instance.name, error.message)).hint =
+            Some(format!("`pipeline stages {}` documents its parameters: {}", plugin.kind(), valid.join(", ")));
+    }
+
+    fn input_table(&mut self, table: &SValue) -> Vec<(String, Vec<SValue>)> {
+        let Some(entry) = table.get("inputs") else { return Vec::new() };
+        let Some(entries) = entry.value.as_table() else {
+            self.error(entry.value.span.clone(), "`inputs` must be a table: inputs = { data = \"@prepare/data.csv\" }");
+            return Vec::new();
+        };
+        let mut inputs = Vec::new();
+        for input in entries {
+            match &input.value.kind {
+                SKind::String(_) => inputs.push((input.key.clone(), vec![input.value.clone()])),
+                SKind::Array(items) if items.iter().all(|i| i.as_str().is_some()) => inputs.push((input.key.clone(), items.clone())),
+                _ => {
+                    self.error(input.value.span.clone(), format!("input `{}` must be a reference string or an array of them", input.key));
+                }
+            }
+        }
+        inputs
+    }
+
+    fn resources(&mut self, table: &SValue) -> Resources {
+        let mut resources = Resources::default();
+        let Some(entry) = table.get("resources") else { return resources };
+        for item in entry.value.as_table().unwrap_or_default() {
+            let count = match item.value.kind {
+                SKind::Integer(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
+                _ => {
+                    self.error(item.value.span.clone(), format!("`resources.{}` must be a non-negative integer", item.key));
+                    continue;
+                }
+            };
+            match item.key.as_str() {
+                "cpus" => resources.cpus = count.max(1),
+                "gpu" | "gpus" => resources.gpus = count,
+                other => {
+                    self.error(item.key_span.clone(), format!("unknown resource `{other}`")).hint = Some("resources are `cpus` and `gpu`".to_string());
+                }
+            }
+        }
+        resources
+    }
+
+    /// Resolves one reference of stage `index`.
+    fn resolve(&mut self, index: usize, value: &SValue, instances: &[Instance], outputs: &[Option<Vec<String>>]) -> Vec<InputSource> {
+        let text = value.as_str().expect("inputs are strings");
+        let span = value.span.clone();
+        match reference::parse(text) {
+            Err(message) => {
+                self.error(span, message);
+                Vec::new()
+            }
+            Ok(Reference::Path(shown)) => {
+                let path = manifest::normalize(&self.manifest.root.join(&shown));
+                if !path.exists() {
+                    self.error(span, format!("input file `{shown}` does not exist (looked for `{}`)", path.display()))
+                        .hint = Some("paths are relative to the project root; `@stage/...` names another stage's output".to_string());
+                }
+                vec![InputSource::Path { path, shown }]
+            }
+            Ok(Reference::Output { stage, selector, subpath }) => {
+                let targets: Vec<usize> = match &selector {
+                    Some(selector) => self.names.get(&format!("{stage}[{selector}]")).copied().into_iter().collect(),
+                    None => instances.iter().enumerate().filter(|(_, inst)| inst.base == stage).map(|(i, _)| i).collect(),
+                };
+                if targets.is_empty() {
+                    let names: Vec<&str> = instances.iter().map(|inst| inst.name.as_str()).collect();
+                    let hint = did_you_mean(&stage, instances.iter().map(|i| i.base.as_str()))
+                        .map_or_else(|| format!("stages: {}", names.join(", ")), |close| format!("did you mean `@{close}`?"));
+                    self.error(span, format!("`{text}` refers to no stage")).hint = Some(hint);
+                    return Vec::new();
+                }
+                if targets.contains(&index) {
+                    self.error(span, format!("stage `{}` takes its own output as input", instances[index].name));
+                    return Vec::new();
+                }
+                for &target in &targets {
+                    if let Some(Some(declared)) = outputs.get(target) {
+                        if !subpath.is_empty() && !declares(declared, &subpath) {
+                            let list = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
+                            self.error(span.clone(), format!("stage `{}` declares no output `{subpath}`", instances[target].name))
+                                .hint = Some(format!("its declared outputs: {list}"));
+                        }
+                    }
+                }
+                targets.into_iter().map(|stage| InputSource::Output { stage, subpath: subpath.clone() }).collect()
+            }
+        }
+    }
+
+    fn check_publishes(&mut self, stages: &[PlannedStage], instances: &[Instance]) {
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for (stage, instance) in stages.iter().zip(instances) {
+            for (_, destination) in stage.stage.publishes() {
+                let span = instance.table.get("path").map_or(instance.name_span.clone(), |e| e.value.span.clone());
+                let normalized = manifest::normalize(Path::new(&destination));
+                let first = normalized.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+                if matches!(first.as_deref(), Some(".git" | "cache")) {
+                    self.error(span.clone(), format!("stage `{}` may not publish into `{destination}`", stage.name));
+                }
+                if let Some(other) = seen.insert(normalized.display().to_string(), stage.name.clone()) {
+                    self.error(span, format!("stages `{other}` and `{}` both publish `{destination}`", stage.name));
+                }
+            }
+        }
+    }
+}
+
+/// Whether `subpath` is a declared output, inside a declared folder, or a folder holding some.
+fn declares(declared: &[String], subpath: &str) -> bool {
+    declared.iter().any(|output| {
+        let output = output.trim_end_matches('/');
+        output == subpath || subpath.starts_with(&format!("{output}/")) || output.starts_with(&format!("{subpath}/"))
+    })
+}
+
+/// The top-level property names of a plugin's parameter schema.
+pub fn param_names(plugin: &dyn pipeline_api::DynStage) -> Vec<String> {
+    let schema = plugin.params_schema();
+    schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,142 @@
+//! Progress on the terminal (one bar per running stage, with rate and ETA) or, when stderr is not
+//! a terminal or `CI` is set, plain lines. The only user of indicatif.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pipeline_api::Progress;
+
+/// How run output is shown.
+pub struct Reporter {
+    bars: Option<MultiProgress>,
+    /// Print each stage's log lines (plain mode only).
+    echo_logs: bool,
+}
+
+impl Reporter {
+    /// Bars on a terminal unless `CI` or `PIPELINE_NO_PROGRESS` is set.
+    pub fn detect(echo_logs: bool) -> Self {
+        let plain = std::env::var_os("CI").is_some()
+            || std::env::var_os("PIPELINE_NO_PROGRESS").is_some()
+            || !std::io::stderr().is_terminal();
+        let bars = (!plain).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));
+        Self { bars, echo_logs }
+    }
+
+    /// A line that stays (above the bars on a terminal).
+    pub fn line(&self, text: &str) {
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// The progress handle of a stage that starts running.
+    pub fn stage(&self, name: &str) -> StageProgress {
+        let bar = self.bars.as_ref().map(|bars| {
+            let bar = bars.add(ProgressBar::new_spinner());
+            bar.set_style(spinner_style());
+            bar.set_prefix(name.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        StageProgress {
+            name: name.to_string(),
+            bar,
+            echo_logs: self.echo_logs,
+            plain: Mutex::new(PlainState { total: 0, position: 0, unit: String::new(), started: Instant::now(), last_print: None }),
+        }
+    }
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix:.bold} {elapsed} {wide_msg}").expect("valid template")
+}
+
+fn bar_style(unit: &str) -> ProgressStyle {
+    let template = format!("  {{prefix:.bold}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} {{per_sec}} ETA {{eta}} {{wide_msg}}");
+    ProgressStyle::with_template(&template).expect("valid template").progress_chars("=> ")
+}
+
+struct PlainState {
+    total: u64,
+    position: u64,
+    unit: String,
+    started: Instant,
+    last_print: Option<Instant>,
+}
+
+/// One stage's progress: a bar, or a plain line every few seconds.
+pub struct StageProgress {
+    name: String,
+    bar: Option<ProgressBar>,
+    echo_logs: bool,
+    plain: Mutex<PlainState>,
+}
+
+impl StageProgress {
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn plain_update(&self, update: impl FnOnce(&mut PlainState)) {
+        let mut state = self.plain.lock().expect("progress lock");
+        update(&mut state);
+        let due = state.last_print.is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+        if self.bar.is_none() && state.total > 0 && (due || state.position >= state.total) {
+            state.last_print = Some(Instant::now());
+            let elapsed = state.started.elapsed().as_secs_f64().max(1e-9);
+            let rate = state.position as f64 / elapsed;
+            let eta = if rate > 0.0 { (state.total.saturating_sub(state.position)) as f64 / rate } else { f64::NAN };
+            eprintln!("  {} {}/{} {} ({rate:.1}/s, ETA {eta:.0}s)", self.name, state.position, state.total, state.unit);
+        }
+    }
+}
+
+impl Progress for StageProgress {
+    fn start(&self, total: u64, unit: &str) {
+        if let Some(bar) = &self.bar {
+            if bar.length() != Some(total) {
+                bar.set_style(bar_style(unit));
+                bar.set_length(total);
+                bar.reset_eta();
+            }
+        }
+        self.plain_update(|state| {
+            if state.total != total {
+                state.started = Instant::now();
+                state.last_print = None;
+            }
+            state.total = total;
+            state.unit = unit.to_string();
+        });
+    }
+
+    fn set_position(&self, position: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(position);
+        }
+        self.plain_update(|state| state.position = position);
+    }
+
+    fn advance(&self, delta: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(delta);
+        }
+        self.plain_update(|state| state.position += delta);
+    }
+
+    fn message(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(text.to_string()),
+            None if self.echo_logs => eprintln!("  [{}] {text}", self.name),
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The stage kinds a manifest may name. This is the one place where kinds are registered.
+
+use std::collections::BTreeMap;
+
+use pipeline_api::DynStage;
+
+/// Stage kinds by name.
+pub struct Registry {
+    stages: BTreeMap<&'static str, Box<dyn DynStage>>,
+}
+
+impl Registry {
+    pub fn empty() -> Self {
+        Self { stages: BTreeMap::new() }
+    }
+
+    /// Every built-in stage kind.
+    pub fn builtin() -> Self {
+        let mut registry = Self::empty();
+        for stage in pipeline_stages_core::stages() {
+            registry.register(stage);
+        }
+        registry
+    }
+
+    /// Adds a kind. Two plugins claiming one name is a programming error, caught by the tests.
+    pub fn register(&mut self, stage: Box<dyn DynStage>) {
+        let kind = stage.kind();
+        let previous = self.stages.insert(kind, stage);
+        assert!(previous.is_none(), "stage kind `{kind}` is registered twice");
+    }
+
+    pub fn get(&self, kind: &str) -> Option<&dyn DynStage> {
+        self.stages.get(kind).map(|stage| &**stage)
+    }
+
+    pub fn kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.stages.keys().copied()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &dyn DynStage> {
+        self.stages.values().map(|stage| &**stage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_kinds_are_registered() {
+        let registry = Registry::builtin();
+        let kinds: Vec<_> = registry.kinds().collect();
+        assert_eq!(kinds, ["copy", "exec", "publish"]);
+    }
+}

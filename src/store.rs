@@ -1,0 +1,254 @@
+//! The cache: stage outputs in a content-addressed object store, a run cache mapping stage keys
+//! to results, staging folders, locks and logs. Layout under the cache folder:
+//!
+//! ```text
+//! v1/objects/<d[..2]>/<digest>/   a stage's output folder, immutable, named by its tree digest
+//! v1/runs/<k[..2]>/<key>.json     run record: key manifest -> output digest (the commit point)
+//! v1/staging/<key>/               a run in progress (kept for resumable stages)
+//! v1/locks/<key>.lock             held while a process works on a key
+//! v1/last/<pipeline>/<stage>.json the last key of each stage, to explain what changed
+//! v1/logs/<run-id>/<stage>.log    each stage's log
+//! v1/ledger.jsonl                 run history
+//! v1/stat.tsv                     stat snapshot of hashed files
+//! ```
+//!
+//! An output folder is renamed into `objects/` whole and the run record written by rename after
+//! it, so a killed run leaves nothing that looks complete.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::key::KeyManifest;
+use crate::lock::{self, KeyLock};
+
+/// What the cache keeps about a finished stage run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub key: String,
+    pub stage: String,
+    pub manifest: KeyManifest,
+    /// Each input's paths as written in the manifest (not part of the key).
+    pub sources: BTreeMap<String, Vec<String>>,
+    /// Tree digest of the output folder.
+    pub output: String,
+    pub output_bytes: u64,
+    pub duration_s: f64,
+    pub finished_unix: u64,
+    pub run_id: String,
+}
+
+/// Where results are kept. The local folder is one implementation; a shared remote cache is
+/// another, behind the same calls.
+pub trait Store: Send + Sync {
+    /// The record of `key`, if its output is still present.
+    fn lookup(&self, key: &str) -> Option<RunRecord>;
+    /// Blocks until this process alone works on `key`.
+    fn lock(&self, key: &str, on_wait: &mut dyn FnMut(Option<u32>)) -> io::Result<KeyLock>;
+    /// The private folder where the run of `key` happens.
+    fn staging(&self, key: &str) -> PathBuf;
+    /// Moves a finished output folder into the store under its digest; returns where it lives.
+    fn put_output(&self, folder: &Path, digest: &str) -> io::Result<PathBuf>;
+    /// Commits a run: after this, `lookup(record.key)` finds it.
+    fn put_record(&self, record: &RunRecord) -> io::Result<()>;
+    /// Where the output with `digest` lives.
+    fn output_path(&self, digest: &str) -> PathBuf;
+}
+
+/// The cache in a local folder.
+pub struct LocalStore {
+    base: PathBuf,
+}
+
+impl LocalStore {
+    pub fn open(cache_dir: &Path) -> io::Result<Self> {
+        let base = cache_dir.join("v1");
+        for sub in ["objects", "runs", "staging", "locks", "last", "logs"] {
+            std::fs::create_dir_all(base.join(sub))?;
+        }
+        Ok(Self { base })
+    }
+
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
+    pub fn objects_dir(&self) -> PathBuf {
+        self.base.join("objects")
+    }
+
+    pub fn stat_file(&self) -> PathBuf {
+        self.base.join("stat.tsv")
+    }
+
+    pub fn ledger_file(&self) -> PathBuf {
+        self.base.join("ledger.jsonl")
+    }
+
+    pub fn log_file(&self, run_id: &str, stage: &str) -> PathBuf {
+        self.base.join("logs").join(run_id).join(format!("{}.log", file_safe(stage)))
+    }
+
+    fn record_path(&self, key: &str) -> PathBuf {
+        self.base.join("runs").join(&key[..2.min(key.len())]).join(format!("{key}.json"))
+    }
+
+    fn last_path(&self, pipeline: &str, stage: &str) -> PathBuf {
+        self.base.join("last").join(pipeline).join(format!("{}.json", file_safe(stage)))
+    }
+
+    /// The record of the last run of `stage` in `pipeline`, whether or not it is current.
+    pub fn last(&self, pipeline: &str, stage: &str) -> Option<RunRecord> {
+        read_record(&self.last_path(pipeline, stage))
+    }
+
+    pub fn set_last(&self, pipeline: &str, record: &RunRecord) -> io::Result<()> {
+        let json = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
+        write_atomic(&self.last_path(pipeline, &record.stage), &json)
+    }
+
+    /// Every run record in the cache.
+    pub fn records(&self) -> Vec<(PathBuf, Option<RunRecord>)> {
+        let mut found = Vec::new();
+        for shard in read_dir_paths(&self.base.join("runs")) {
+            for file in read_dir_paths(&shard) {
+                if file.extension().is_some_and(|e| e == "json") {
+                    let record = read_record(&file);
+                    found.push((file, record));
+                }
+            }
+        }
+        found
+    }
+
+    /// Every output folder: (digest, path).
+    pub fn outputs(&self) -> Vec<(String, PathBuf)> {
+        read_dir_paths(&self.objects_dir())
+            .iter()
+            .flat_map(|shard| read_dir_paths(shard))
+            .filter_map(|path| Some((path.file_name()?.to_str()?.to_string(), path)))
+            .filter(|(name, _)| !name.starts_with('.'))
+            .collect()
+    }
+
+    pub fn staging_dirs(&self) -> Vec<PathBuf> {
+        read_dir_paths(&self.base.join("staging"))
+    }
+
+    pub fn lock_path(&self, key: &str) -> PathBuf {
+        self.base.join("locks").join(format!("{key}.lock"))
+    }
+}
+
+impl Store for LocalStore {
+    fn lookup(&self, key: &str) -> Option<RunRecord> {
+        let record = read_record(&self.record_path(key))?;
+        self.output_path(&record.output).is_dir().then_some(record)
+    }
+
+    fn lock(&self, key: &str, on_wait: &mut dyn FnMut(Option<u32>)) -> io::Result<KeyLock> {
+        lock::acquire(&self.lock_path(key), on_wait)
+    }
+
+    fn staging(&self, key: &str) -> PathBuf {
+        self.base.join("staging").join(key)
+    }
+
+    fn put_output(&self, folder: &Path, digest: &str) -> io::Result<PathBuf> {
+        let target = self.output_path(digest);
+        if target.is_dir() {
+            remove_tree(folder)?;
+            return Ok(target);
+        }
+        std::fs::create_dir_all(target.parent().expect("objects have a shard folder"))?;
+        match std::fs::rename(folder, &target) {
+            Ok(()) => Ok(target),
+            // Another process published the same bytes first.
+            Err(_) if target.is_dir() => {
+                remove_tree(folder)?;
+                Ok(target)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn put_record(&self, record: &RunRecord) -> io::Result<()> {
+        let json = serde_json::to_vec_pretty(record).map_err(io::Error::other)?;
+        write_atomic(&self.record_path(&record.key), &json)
+    }
+
+    fn output_path(&self, digest: &str) -> PathBuf {
+        self.objects_dir().join(&digest[..2.min(digest.len())]).join(digest)
+    }
+}
+
+fn read_record(path: &Path) -> Option<RunRecord> {
+    let bytes = std::fs::read(path).ok()?;
+    match serde_json::from_slice(&bytes) {
+        Ok(record) => Some(record),
+        Err(error) => {
+            tracing::warn!("ignoring corrupt cache record {}: {error}", path.display());
+            None
+        }
+    }
+}
+
+fn read_dir_paths(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    paths.sort();
+    paths
+}
+
+/// Stage names hold `[`, `=` and `,`; keep file names to a portable set.
+fn file_safe(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.=,".contains(c) { c } else { '_' }).collect()
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes a file through a temporary sibling and a rename: readers see the old or the new bytes.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let temp = temp_sibling(path);
+    std::fs::write(&temp, bytes)?;
+    std::fs::rename(&temp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
+    })
+}
+
+/// A unique hidden name next to `path`, for atomic replacement.
+pub fn temp_sibling(path: &Path) -> PathBuf {
+    let count = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}-{count}", std::process::id()))
+}
+
+/// Removes a folder even where its files were made read-only.
+pub fn remove_tree(path: &Path) -> io::Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Makes every file below `path` read-only, so no later stage edits a cached output in place.
+pub fn make_read_only(path: &Path) -> io::Result<()> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            make_read_only(&entry?.path())?;
+        }
+    } else if meta.is_file() {
+        let mut permissions = meta.permissions();
+        permissions.set_readonly(true);
+        std::fs::set_permissions(path, permissions)?;
+    }
+    Ok(())
+}

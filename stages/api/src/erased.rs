@@ -1,0 +1,113 @@
+//! Type erasure: turns a [`Stage`] with typed parameters into an object the engine can hold in a
+//! registry and drive with TOML values.
+
+use std::marker::PhantomData;
+
+use crate::{Stage, StageContext, StageError};
+
+/// A parameter that does not fit its stage: where (a dotted path such as `lr` or `cmd[2]`, empty
+/// for the whole table) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ParamError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A registered stage kind, without its parameter type.
+pub trait DynStage: Send + Sync {
+    fn kind(&self) -> &'static str;
+    fn version(&self) -> &'static str;
+    fn doc(&self) -> &'static str;
+    /// The JSON schema of the parameters, with the doc comment of each field.
+    fn params_schema(&self) -> schemars::Schema;
+    /// Deserializes and validates parameters.
+    fn prepare(&self, params: toml::Value) -> Result<Box<dyn PreparedStage>, ParamError>;
+}
+
+/// A stage kind bound to checked parameters: one stage instance of a pipeline.
+pub trait PreparedStage: Send + Sync {
+    /// The parameters after deserialization, defaults filled in: what the cache key hashes.
+    fn canonical_params(&self) -> serde_json::Value;
+    fn outputs(&self) -> Vec<String>;
+    fn publishes(&self) -> Vec<(String, String)>;
+    fn resumable(&self) -> bool;
+    fn run(&self, ctx: &mut StageContext<'_>) -> Result<(), StageError>;
+}
+
+/// Wraps a stage plugin for the registry.
+pub fn erase<S: Stage>(stage: S) -> Box<dyn DynStage> {
+    Box::new(Erased(std::sync::Arc::new(stage)))
+}
+
+struct Erased<S>(std::sync::Arc<S>);
+
+struct Prepared<S: Stage> {
+    stage: std::sync::Arc<S>,
+    params: S::Params,
+    _kind: PhantomData<S>,
+}
+
+impl<S: Stage> DynStage for Erased<S> {
+    fn kind(&self) -> &'static str {
+        S::KIND
+    }
+
+    fn version(&self) -> &'static str {
+        S::VERSION
+    }
+
+    fn doc(&self) -> &'static str {
+        S::DOC
+    }
+
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(S::Params)
+    }
+
+    fn prepare(&self, params: toml::Value) -> Result<Box<dyn PreparedStage>, ParamError> {
+        let params: S::Params = serde_path_to_error::deserialize(params).map_err(|error| {
+            let path = error.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            ParamError::new(path, error.into_inner().to_string())
+        })?;
+        S::validate(&params)?;
+        Ok(Box::new(Prepared {
+            stage: self.0.clone(),
+            params,
+            _kind: PhantomData::<S>,
+        }))
+    }
+}
+
+impl<S: Stage> PreparedStage for Prepared<S> {
+    fn canonical_params(&self) -> serde_json::Value {
+        // Serializing a plain data struct cannot fail; a stage whose params hold maps with
+        // non-string keys would be a programming error caught by the registry's tests.
+        serde_json::to_value(&self.params).expect("stage parameters should serialize to JSON")
+    }
+
+    fn outputs(&self) -> Vec<String> {
+        S::outputs(&self.params)
+    }
+
+    fn publishes(&self) -> Vec<(String, String)> {
+        S::publishes(&self.params)
+    }
+
+    fn resumable(&self) -> bool {
+        S::resumable(&self.params)
+    }
+
+    fn run(&self, ctx: &mut StageContext<'_>) -> Result<(), StageError> {
+        self.stage.run(&self.params, ctx)
+    }
+}

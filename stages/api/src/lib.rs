@@ -1,0 +1,83 @@
+//! The contract between the `pipeline` engine and its stage plugins.
+//!
+//! A stage plugin implements [`Stage`]: a kind name used in manifests, a version that is part of
+//! every cache key, typed parameters (deserialized from the stage's TOML table, documented through
+//! their JSON schema), the outputs it promises and a `run` that writes into its output directory.
+//! The engine erases plugins into [`DynStage`] objects and never learns what a stage does; stages
+//! never see the graph, the cache or other stages, only the [`StageContext`] they are handed.
+
+mod context;
+mod erased;
+mod paths;
+
+pub use context::{CancelToken, Progress, SilentProgress, StageContext};
+pub use erased::{DynStage, ParamError, PreparedStage, erase};
+pub use paths::{RelPathError, check_relative, copy_path};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A stage plugin, registered by its [`Stage::KIND`].
+pub trait Stage: Send + Sync + 'static {
+    /// The name used in manifests (`kind = "exec"`). Never rename a kind: add a new one.
+    const KIND: &'static str;
+    /// Part of every cache key of this stage: bump it when the stage's behaviour changes, and every
+    /// earlier result of this kind becomes stale.
+    const VERSION: &'static str;
+    /// One paragraph for `pipeline stages`.
+    const DOC: &'static str;
+    /// The stage's parameters: every key of the stage table that the engine does not reserve.
+    type Params: DeserializeOwned + Serialize + schemars::JsonSchema + Send + Sync + 'static;
+
+    /// Checks parameters beyond what their types say. The error names the offending parameter.
+    fn validate(_params: &Self::Params) -> Result<(), ParamError> {
+        Ok(())
+    }
+
+    /// Relative paths inside the output directory that a successful run must have written.
+    /// A name ending in `/` is a directory. Other stages may reference these as `@stage/name`.
+    fn outputs(params: &Self::Params) -> Vec<String>;
+
+    /// Files of the output that the engine also places at user-visible paths after each run or
+    /// cache hit: `(path inside the output directory, path relative to the project root)`.
+    fn publishes(_params: &Self::Params) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Whether a run interrupted part-way may continue from what it left in its output directory
+    /// (training checkpoints). Non-resumable stages always start from an empty directory.
+    fn resumable(_params: &Self::Params) -> bool {
+        false
+    }
+
+    /// Does the work: reads `ctx` inputs and writes into `ctx.out_dir`.
+    fn run(&self, params: &Self::Params, ctx: &mut StageContext<'_>) -> Result<(), StageError>;
+}
+
+/// Why a stage run failed. The message is shown to the user as is: say what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("{0}")]
+    Failed(String),
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StageError {
+    pub fn failed(message: impl Into<String>) -> Self {
+        StageError::Failed(message.into())
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        StageError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
