@@ -176,10 +176,10 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         }
     }
 
-    fn prepared(&mut self, index: usize, prepared: Prepared) {
+    fn prepared(&mut self, index: usize, mut prepared: Prepared) {
         let stage = &self.engine.plan.stages[index];
-        let forced = stage.always_run || self.options.forced.contains(&index);
-        if !forced {
+        prepared.force |= self.options.forced.contains(&index);
+        if !prepared.force {
             if let Some(record) = self.engine.store.lookup(&prepared.key) {
                 self.done(index, &record, Outcome::Hit, 0.0);
                 return;

@@ -58,6 +58,8 @@ pub struct Prepared {
     pub key: String,
     pub sources: BTreeMap<String, Vec<String>>,
     pub input_paths: BTreeMap<String, Vec<PathBuf>>,
+    /// Run even if the key is cached (`--force`, `always_run`).
+    pub force: bool,
     snapshots: Vec<(PathBuf, Snapshot)>,
 }
 
@@ -97,7 +99,8 @@ impl Engine<'_> {
             inputs,
         };
         let key = manifest.key();
-        Ok(Prepared { index, manifest, key, sources, input_paths, snapshots })
+        let force = stage.always_run;
+        Ok(Prepared { index, manifest, key, sources, input_paths, force, snapshots })
     }
 
     fn input(&self, source: &InputSource, upstream: &[Option<String>], snapshots: &mut Vec<(PathBuf, Snapshot)>) -> Result<(PathBuf, String), JobError> {
@@ -138,7 +141,7 @@ impl Engine<'_> {
     pub fn execute(&self, prepared: &Prepared, grant: &Grant, progress: &StageProgress, on_wait: &mut dyn FnMut(Option<u32>)) -> Result<(RunRecord, bool), JobError> {
         let stage = &self.plan.stages[prepared.index];
         let _lock = self.store.lock(&prepared.key, on_wait).map_err(JobError::io("taking the stage lock"))?;
-        if !stage.always_run {
+        if !prepared.force {
             if let Some(record) = self.store.lookup(&prepared.key) {
                 return Ok((record, false));
             }

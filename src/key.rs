@@ -114,9 +114,22 @@ fn flatten_into(value: &serde_json::Value, prefix: String, out: &mut BTreeMap<St
         serde_json::Value::String(s) => {
             out.insert(prefix, s.clone());
         }
+        serde_json::Value::Number(n) if n.is_f64() => {
+            out.insert(prefix, show_float(n.as_f64().unwrap_or_default()));
+        }
         other => {
             out.insert(prefix, canonical_json(other));
         }
+    }
+}
+
+/// Floats as people write hyper-parameters: `3e-5`, `0.1`, `1e7`.
+fn show_float(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude != 0.0 && !(1e-3..1e7).contains(&magnitude) {
+        format!("{value:e}")
+    } else {
+        value.to_string()
     }
 }
 

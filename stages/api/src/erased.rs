@@ -77,7 +77,9 @@ impl<S: Stage> DynStage for Erased<S> {
         let params: S::Params = serde_path_to_error::deserialize(params).map_err(|error| {
             let path = error.path().to_string();
             let path = if path == "." { String::new() } else { path };
-            ParamError::new(path, error.into_inner().to_string())
+            let message = error.into_inner().to_string();
+            let first_line = message.lines().next().unwrap_or_default().trim().to_string();
+            ParamError::new(path, first_line)
         })?;
         S::validate(&params)?;
         Ok(Box::new(Prepared {

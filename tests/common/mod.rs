@@ -1,0 +1,118 @@
+//! A throwaway project with a manifest and its own cache, driven through the real binary.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+/// What one `pipeline run --json` did.
+#[derive(Debug)]
+pub struct RunResult {
+    pub code: i32,
+    pub stderr: String,
+    pub outcomes: BTreeMap<String, String>,
+}
+
+impl RunResult {
+    /// Stages that really ran, sorted.
+    pub fn ran(&self) -> Vec<&str> {
+        self.with_outcome("ran")
+    }
+
+    pub fn hits(&self) -> Vec<&str> {
+        self.with_outcome("hit")
+    }
+
+    pub fn with_outcome(&self, outcome: &str) -> Vec<&str> {
+        self.outcomes.iter().filter(|(_, o)| *o == outcome).map(|(s, _)| s.as_str()).collect()
+    }
+}
+
+impl Project {
+    pub fn new(manifest: &str) -> Self {
+        let project = Self { dir: tempfile::tempdir().expect("temp dir") };
+        project.write("pipeline.toml", manifest);
+        project
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap_or_else(|e| panic!("reading {relative}: {e}"))
+    }
+
+    /// Replaces `from` by `to` in the manifest.
+    pub fn edit(&self, from: &str, to: &str) {
+        let text = self.read("pipeline.toml");
+        assert!(text.contains(from), "manifest has no `{from}`");
+        self.write("pipeline.toml", &text.replacen(from, to, 1));
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pipeline"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("PIPELINE_CACHE_DIR", self.path("cache"))
+            .env("CI", "1")
+            .env_remove("PIPELINE_GPUS")
+            .env_remove("CUDA_VISIBLE_DEVICES");
+        command
+    }
+
+    pub fn output(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("the binary runs")
+    }
+
+    /// `pipeline <args>`: exit code, stdout, stderr.
+    pub fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let output = self.output(args);
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// `pipeline run pipeline.toml --json <extra>`.
+    pub fn run(&self, extra: &[&str]) -> RunResult {
+        let mut args = vec!["run", "pipeline.toml", "--json"];
+        args.extend_from_slice(extra);
+        parse_run(&self.output(&args))
+    }
+}
+
+pub fn parse_run(output: &Output) -> RunResult {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let mut outcomes = BTreeMap::new();
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(stdout.trim()) {
+        for stage in value["stages"].as_array().unwrap() {
+            outcomes.insert(stage["stage"].as_str().unwrap().to_string(), stage["outcome"].as_str().unwrap().to_string());
+        }
+    }
+    RunResult { code: output.status.code().unwrap_or(-1), stderr, outcomes }
+}
+
+/// An `exec` stage table whose shell script writes `out.txt`.
+pub fn sh_stage(name: &str, inputs: &str, script: &str) -> String {
+    format!(
+        "[stage.{name}]\nkind = \"exec\"\ninputs = {{ {inputs} }}\ncmd = [\"sh\", \"-c\", '''{script}''']\noutputs = [\"out.txt\"]\n\n"
+    )
+}
+
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
