@@ -58,8 +58,13 @@ fn spinner_style() -> ProgressStyle {
 }
 
 fn bar_style(unit: &str) -> ProgressStyle {
-    let template = format!("  {{prefix:.bold}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} {{per_sec}} ETA {{eta}} {{wide_msg}}");
-    ProgressStyle::with_template(&template).expect("valid template").progress_chars("=> ")
+    let template = format!("  {{prefix:.bold}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} {{rate}} ETA {{eta}} {{wide_msg}}");
+    ProgressStyle::with_template(&template)
+        .expect("valid template")
+        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.1}/s", state.per_sec());
+        })
+        .progress_chars("=> ")
 }
 
 struct PlainState {
