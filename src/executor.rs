@@ -24,8 +24,12 @@ impl Executor for LocalExecutor {
     fn execute(&self, engine: &Engine<'_>, prepared: &Prepared, grant: &Grant, progress: &StageProgress, reporter: &Reporter) -> Result<(RunRecord, bool), JobError> {
         let name = &engine.plan.stages[prepared.index].name;
         let mut on_wait = |pid: Option<u32>| {
-            let holder = pid.map_or_else(String::new, |pid| format!(" (pid {pid})"));
-            reporter.line(&format!("  waiting for `{name}`: another run is computing it{holder}"));
+            let holder = match pid {
+                Some(pid) if pid == std::process::id() => " (another stage of this run has the same key)".to_string(),
+                Some(pid) => format!(" (pid {pid})"),
+                None => String::new(),
+            };
+            reporter.line(&format!("  waiting for `{name}`: its key is being computed elsewhere{holder}"));
         };
         engine.execute(prepared, grant, progress, &mut on_wait)
     }

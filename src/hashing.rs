@@ -225,9 +225,17 @@ fn list_files(dir: &Path, out: &mut Vec<(PathBuf, StatKey)>) -> io::Result<()> {
         .collect::<io::Result<_>>()
         .map_err(|e| with_path(e, dir))?;
     entries.sort_by_key(std::fs::DirEntry::file_name);
-    for entry in entries {
-        let path = entry.path();
-        let meta = std::fs::metadata(&path).map_err(|e| with_path(e, &path))?;
+    // Stat in parallel; a directory entry's own metadata call avoids resolving the whole path.
+    let stats: Vec<(PathBuf, std::fs::Metadata)> = entries
+        .par_iter()
+        .map(|entry| {
+            let path = entry.path();
+            let is_link = entry.file_type().map_err(|e| with_path(e, &path))?.is_symlink();
+            let meta = if is_link { std::fs::metadata(&path) } else { entry.metadata() };
+            meta.map(|meta| (path.clone(), meta)).map_err(|e| with_path(e, &path))
+        })
+        .collect::<io::Result<_>>()?;
+    for (path, meta) in stats {
         if meta.is_dir() {
             list_files(&path, out)?;
         } else {
