@@ -17,7 +17,14 @@ impl Registry {
     /// Every built-in stage kind.
     pub fn builtin() -> Self {
         let mut registry = Self::empty();
-        for stage in pipeline_stages_core::stages() {
+        let kinds = [
+            pipeline_stages_core::stages(),
+            pipeline_stages_download::stages(),
+            pipeline_stages_visual7w::stages(),
+            pipeline_stages_images::stages(),
+            pipeline_stages_tokenize::stages(),
+        ];
+        for stage in kinds.into_iter().flatten() {
             registry.register(stage);
         }
         registry

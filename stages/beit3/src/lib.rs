@@ -1,0 +1,1 @@
+//! BEiT-3 in Burn (being written).
