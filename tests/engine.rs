@@ -169,7 +169,7 @@ fn gpu_stages_get_distinct_devices_and_never_share_one() {
 
 /// (device line, start ns, end ns) of each stored GPU stage output.
 fn gpu_runs(project: &Project) -> Vec<(String, u128, u128)> {
-    walk(&project.path("cache/v1/objects"))
+    common::files_below(&project.path("cache/v1/objects"))
         .into_iter()
         .filter_map(|file| {
             let text = std::fs::read_to_string(file).ok()?;
@@ -177,13 +177,4 @@ fn gpu_runs(project: &Project) -> Vec<(String, u128, u128)> {
             Some((lines.get(1)?.to_string(), lines.first()?.parse().ok()?, lines.get(2)?.parse().ok()?))
         })
         .collect()
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() { files.extend(walk(&path)); } else { files.push(path); }
-    }
-    files
 }

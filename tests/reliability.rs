@@ -98,7 +98,7 @@ fn cache_verify_finds_damage_and_gc_keeps_what_pipelines_use() {
     let du: serde_json::Value = serde_json::from_str(&du).unwrap();
     assert_eq!(du["outputs"], 1);
     // Damage the stored output: verify notices, repair removes it, the next run recomputes.
-    let object = walk_files(&project.path("cache/v1/objects")).pop().unwrap();
+    let object = common::files_below(&project.path("cache/v1/objects")).pop().unwrap();
     let mut permissions = std::fs::metadata(&object).unwrap().permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     permissions.set_readonly(false);
@@ -109,13 +109,4 @@ fn cache_verify_finds_damage_and_gc_keeps_what_pipelines_use() {
     assert!(report.contains("damaged: output"), "{report}");
     assert_eq!(project.cli(&["cache", "verify", "--repair"]).0, 0);
     assert_eq!(project.run(&[]).ran(), ["make"]);
-}
-
-fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() { files.extend(walk_files(&path)); } else { files.push(path); }
-    }
-    files
 }

@@ -113,6 +113,16 @@ pub fn sh_stage(name: &str, inputs: &str, script: &str) -> String {
     )
 }
 
-pub fn exists(path: &Path) -> bool {
-    path.exists()
+/// Every file below `dir`.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_below(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
