@@ -58,6 +58,10 @@ fn spinner_style() -> ProgressStyle {
 }
 
 fn bar_style(unit: &str) -> ProgressStyle {
+    if unit == "bytes" {
+        let template = "  {prefix:.bold} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {wide_msg}";
+        return ProgressStyle::with_template(template).expect("valid template").progress_chars("=> ");
+    }
     let template = format!("  {{prefix:.bold}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} {{rate}} ETA {{eta}} {{wide_msg}}");
     ProgressStyle::with_template(&template)
         .expect("valid template")

@@ -55,9 +55,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_kinds_are_registered() {
+    fn builtin_kinds_are_registered_and_documented() {
         let registry = Registry::builtin();
-        let kinds: Vec<_> = registry.kinds().collect();
-        assert_eq!(kinds, ["copy", "exec", "publish"]);
+        for kind in ["copy", "download", "exec", "publish"] {
+            assert!(registry.get(kind).is_some(), "`{kind}` is not registered");
+        }
+        for stage in registry.iter() {
+            assert!(!stage.doc().is_empty(), "`{}` has no doc", stage.kind());
+            let schema = stage.params_schema();
+            let properties = schema.get("properties").and_then(|p| p.as_object()).cloned().unwrap_or_default();
+            for (name, property) in properties {
+                assert!(property.get("description").is_some(), "`{}` parameter `{name}` has no doc", stage.kind());
+            }
+        }
     }
 }
