@@ -23,6 +23,7 @@ impl Registry {
             pipeline_stages_visual7w::stages(),
             pipeline_stages_images::stages(),
             pipeline_stages_tokenize::stages(),
+            pipeline_stages_ml::stages(),
         ];
         for stage in kinds.into_iter().flatten() {
             registry.register(stage);
