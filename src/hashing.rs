@@ -74,7 +74,7 @@ impl StatCache {
 
     /// Loads the snapshot at `file` (a missing or unreadable one is an empty cache).
     pub fn load(file: PathBuf, immutable: Vec<PathBuf>) -> Self {
-        let entries = std::fs::read_to_string(&file).map(|text| parse_entries(&text)).unwrap_or_default();
+        let entries = std::fs::read(&file).map(|bytes| parse_entries(&bytes)).unwrap_or_default();
         Self { file: Some(file), entries: Mutex::new(entries), dirty: AtomicBool::new(false), immutable }
     }
 
@@ -108,33 +108,56 @@ impl StatCache {
         }
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
         let entries = self.entries.lock().expect("stat cache lock");
-        let mut text = String::with_capacity(entries.len() * 128);
+        let mut bytes = Vec::with_capacity(entries.len() * 120 + MAGIC.len());
+        bytes.extend_from_slice(MAGIC);
         for (path, (stat, digest)) in entries.iter() {
             let racy = now - stat.mtime_ns.max(stat.ctime_ns) < RACY_WINDOW_NS;
             if racy && !self.immutable.iter().any(|dir| path.starts_with(dir)) {
                 continue;
             }
-            let Some(path) = path.to_str().filter(|p| !p.contains(['\t', '\n'])) else { continue };
-            text.push_str(&format!("{}\t{}\t{}\t{}\t{}\t{path}\n", digest.to_hex(), stat.size, stat.mtime_ns, stat.ctime_ns, stat.inode));
+            let Some(path) = path.to_str() else { continue };
+            bytes.extend_from_slice(&(path.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(path.as_bytes());
+            bytes.extend_from_slice(&stat.size.to_le_bytes());
+            bytes.extend_from_slice(&stat.mtime_ns.to_le_bytes());
+            bytes.extend_from_slice(&stat.ctime_ns.to_le_bytes());
+            bytes.extend_from_slice(&stat.inode.to_le_bytes());
+            bytes.extend_from_slice(digest.as_bytes());
         }
-        crate::store::write_atomic(file, text.as_bytes())
+        crate::store::write_atomic(file, &bytes)
     }
 }
 
-fn parse_entries(text: &str) -> HashMap<PathBuf, (StatKey, blake3::Hash)> {
-    text.lines()
-        .filter_map(|line| {
-            let mut fields = line.splitn(6, '\t');
-            let digest = blake3::Hash::from_hex(fields.next()?).ok()?;
-            let stat = StatKey {
-                size: fields.next()?.parse().ok()?,
-                mtime_ns: fields.next()?.parse().ok()?,
-                ctime_ns: fields.next()?.parse().ok()?,
-                inode: fields.next()?.parse().ok()?,
-            };
-            Some((PathBuf::from(fields.next()?), (stat, digest)))
-        })
-        .collect()
+/// The snapshot file: this magic, then per entry a length-prefixed UTF-8 path, size, mtime and
+/// ctime in nanoseconds, inode (all little-endian) and the 32-byte digest.
+const MAGIC: &[u8] = b"pipeline-stat-v1\n";
+
+fn parse_entries(bytes: &[u8]) -> HashMap<PathBuf, (StatKey, blake3::Hash)> {
+    let mut entries = HashMap::new();
+    let Some(mut rest) = bytes.strip_prefix(MAGIC) else { return entries };
+    while let Some((path, entry)) = parse_entry(&mut rest) {
+        entries.insert(path, entry);
+    }
+    entries
+}
+
+fn parse_entry(rest: &mut &[u8]) -> Option<(PathBuf, (StatKey, blake3::Hash))> {
+    fn take<'a, const N: usize>(rest: &mut &'a [u8]) -> Option<[u8; N]> {
+        let (head, tail) = rest.split_at_checked(N)?;
+        *rest = tail;
+        head.try_into().ok()
+    }
+    let length = u32::from_le_bytes(take::<4>(rest)?) as usize;
+    let (path, tail) = rest.split_at_checked(length)?;
+    *rest = tail;
+    let path = PathBuf::from(std::str::from_utf8(path).ok()?);
+    let stat = StatKey {
+        size: u64::from_le_bytes(take(rest)?),
+        mtime_ns: i128::from_le_bytes(take(rest)?),
+        ctime_ns: i128::from_le_bytes(take(rest)?),
+        inode: u64::from_le_bytes(take(rest)?),
+    };
+    Some((path, (stat, blake3::Hash::from_bytes(take(rest)?))))
 }
 
 /// Computes digests, consulting the stat cache.

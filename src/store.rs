@@ -9,7 +9,7 @@
 //! v1/last/<pipeline>/<stage>.json the last key of each stage, to explain what changed
 //! v1/logs/<run-id>/<stage>.log    each stage's log
 //! v1/ledger.jsonl                 run history
-//! v1/stat.tsv                     stat snapshot of hashed files
+//! v1/stat.bin                     stat snapshot of hashed files
 //! ```
 //!
 //! An output folder is renamed into `objects/` whole and the run record written by rename after
@@ -81,7 +81,7 @@ impl LocalStore {
     }
 
     pub fn stat_file(&self) -> PathBuf {
-        self.base.join("stat.tsv")
+        self.base.join("stat.bin")
     }
 
     pub fn ledger_file(&self) -> PathBuf {
