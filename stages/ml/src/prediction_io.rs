@@ -1,0 +1,203 @@
+//! Reading and writing prediction folders (the format is described in `prediction.rs`).
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use pipeline_api::StageError;
+use polars::prelude::*;
+
+use crate::prediction::{
+    META_FILE, Meta, PREDICTIONS_FILE, PROB_COLUMNS, PredictionFolder, Predictions,
+    SUBMISSION_FILE, letter, letter_index,
+};
+
+/// Reads and checks the prediction folder at `folder`.
+pub fn read_folder(folder: &Path) -> Result<PredictionFolder, StageError> {
+    if !folder.is_dir() {
+        return Err(StageError::failed(format!(
+            "`{}` is not a folder: bind the whole prediction output (`@predict`), not one of its files",
+            folder.display()
+        )));
+    }
+    let table = folder.join(PREDICTIONS_FILE);
+    let predictions = read_predictions(&table)?;
+    predictions.check(&table)?;
+    let meta_path = folder.join(META_FILE);
+    let text = std::fs::read_to_string(&meta_path)
+        .map_err(|e| StageError::io(format!("reading `{}`", meta_path.display()), e))?;
+    let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        StageError::failed(format!("`{}`: not valid JSON: {e}", meta_path.display()))
+    })?;
+    let meta = Meta::from_json(raw, &meta_path)?;
+    Ok(PredictionFolder {
+        path: folder.to_path_buf(),
+        predictions,
+        meta,
+    })
+}
+
+/// Reads `predictions.parquet` without checking the format's rules.
+pub fn read_predictions(path: &Path) -> Result<Predictions, StageError> {
+    let frame = read_parquet(path)?;
+    let ids = string_column(&frame, "ID", path)?;
+    let mut columns = Vec::with_capacity(4);
+    for name in PROB_COLUMNS {
+        columns.push(float_column(&frame, name, path)?);
+    }
+    let probs = (0..ids.len())
+        .map(|row| std::array::from_fn(|k| columns[k][row]))
+        .collect();
+    let letters = string_column(&frame, "pred", path)?;
+    let mut pred = Vec::with_capacity(letters.len());
+    for (row, text) in letters.iter().enumerate() {
+        pred.push(letter_index(text).ok_or_else(|| {
+            StageError::failed(format!(
+                "`{}`: row {} (ID `{}`) has pred = `{text}`: write one of A, B, C, D",
+                path.display(),
+                row + 1,
+                ids[row]
+            ))
+        })?);
+    }
+    Ok(Predictions { ids, probs, pred })
+}
+
+/// Writes `predictions.parquet`, `submission.csv` and `meta.json` into `out_dir`.
+pub fn write_folder(
+    out_dir: &Path,
+    predictions: &Predictions,
+    meta: &serde_json::Value,
+) -> Result<(), StageError> {
+    let ids =
+        || StringChunked::from_iter_values("ID".into(), predictions.ids.iter().map(String::as_str));
+    let letters = || predictions.pred.iter().map(|index| letter(*index));
+    let mut columns = vec![ids().into_column()];
+    for (k, name) in PROB_COLUMNS.iter().enumerate() {
+        let values: Vec<f32> = predictions.probs.iter().map(|row| row[k]).collect();
+        columns.push(Float32Chunked::from_vec((*name).into(), values).into_column());
+    }
+    columns.push(StringChunked::from_iter_values("pred".into(), letters()).into_column());
+    let mut frame = frame_of(predictions.len(), columns)?;
+    let path = out_dir.join(PREDICTIONS_FILE);
+    ParquetWriter::new(BufWriter::new(create(&path)?))
+        .finish(&mut frame)
+        .map_err(|e| StageError::failed(format!("writing `{}`: {e}", path.display())))?;
+
+    let answers = StringChunked::from_iter_values("answer".into(), letters()).into_column();
+    let mut submission = frame_of(predictions.len(), vec![ids().into_column(), answers])?;
+    let path = out_dir.join(SUBMISSION_FILE);
+    CsvWriter::new(BufWriter::new(create(&path)?))
+        .include_header(true)
+        .finish(&mut submission)
+        .map_err(|e| StageError::failed(format!("writing `{}`: {e}", path.display())))?;
+
+    write_json(&out_dir.join(META_FILE), meta)
+}
+
+/// Writes `value` as pretty JSON with a final newline.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), StageError> {
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|e| StageError::failed(format!("encoding `{}`: {e}", path.display())))?;
+    text.push('\n');
+    std::fs::write(path, text)
+        .map_err(|e| StageError::io(format!("writing `{}`", path.display()), e))
+}
+
+/// Reads a whole Parquet file.
+pub fn read_parquet(path: &Path) -> Result<DataFrame, StageError> {
+    let file =
+        File::open(path).map_err(|e| StageError::io(format!("opening `{}`", path.display()), e))?;
+    ParquetReader::new(file).finish().map_err(|e| {
+        StageError::failed(format!(
+            "`{}`: not a readable Parquet file: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// A string column without nulls.
+pub fn string_column(
+    frame: &DataFrame,
+    name: &str,
+    path: &Path,
+) -> Result<Vec<String>, StageError> {
+    optional_strings(frame, name, path)?
+        .into_iter()
+        .enumerate()
+        .map(|(row, value)| value.ok_or_else(|| null_error(path, name, row)))
+        .collect()
+}
+
+/// A string column; nulls are `None`.
+pub fn optional_strings(
+    frame: &DataFrame,
+    name: &str,
+    path: &Path,
+) -> Result<Vec<Option<String>>, StageError> {
+    let column = column(frame, name, path)?;
+    let strings = column.str().map_err(|_| {
+        StageError::failed(format!(
+            "`{}`: column `{name}` is {}, not a string",
+            path.display(),
+            column.dtype()
+        ))
+    })?;
+    Ok(strings
+        .iter()
+        .map(|value| value.map(str::to_string))
+        .collect())
+}
+
+fn float_column(frame: &DataFrame, name: &str, path: &Path) -> Result<Vec<f32>, StageError> {
+    let column = column(frame, name, path)?;
+    let wrong_type = || {
+        StageError::failed(format!(
+            "`{}`: column `{name}` is {}, not Float32",
+            path.display(),
+            column.dtype()
+        ))
+    };
+    if !column.dtype().is_float() {
+        return Err(wrong_type());
+    }
+    let narrowed = column.cast(&DataType::Float32).map_err(|_| wrong_type())?;
+    let values = narrowed.f32().map_err(|_| wrong_type())?;
+    values
+        .iter()
+        .enumerate()
+        .map(|(row, value)| value.ok_or_else(|| null_error(path, name, row)))
+        .collect()
+}
+
+fn column<'a>(frame: &'a DataFrame, name: &str, path: &Path) -> Result<&'a Column, StageError> {
+    frame.column(name).map_err(|_| {
+        let present: Vec<String> = frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        StageError::failed(format!(
+            "`{}` has no column `{name}` (it has: {})",
+            path.display(),
+            present.join(", ")
+        ))
+    })
+}
+
+fn null_error(path: &Path, name: &str, row: usize) -> StageError {
+    StageError::failed(format!(
+        "`{}`: row {} has no `{name}` (null)",
+        path.display(),
+        row + 1
+    ))
+}
+
+fn frame_of(height: usize, columns: Vec<Column>) -> Result<DataFrame, StageError> {
+    DataFrame::new(height, columns)
+        .map_err(|e| StageError::failed(format!("building a table: {e}")))
+}
+
+fn create(path: &Path) -> Result<File, StageError> {
+    File::create(path).map_err(|e| StageError::io(format!("creating `{}`", path.display()), e))
+}
