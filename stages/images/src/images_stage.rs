@@ -44,7 +44,7 @@ impl Stage for Images {
     const KIND: &'static str = "images";
     const VERSION: &'static str = "1";
     const DOC: &'static str = "Decodes every .jpg/.jpeg/.png below input `images` (or only those \
-        whose `img_path` the optional `tables` input lists: CSV files with an img_path column, or \
+        whose `img_path` the optional `tables` input lists: Parquet or CSV files with an img_path column, or \
         .txt lists), converts to RGB, resizes to size x size with PIL-compatible bicubic filtering \
         (aspect ratio ignored, as BEiT-3 does) and packs them as u8 HWC rows in `images.u8`, with \
         `index.json` (img_path -> row, sorted), `meta.json` and `report.json` (skipped images). \

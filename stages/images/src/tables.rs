@@ -1,6 +1,6 @@
-//! The `img_path`s that the optional `tables` input references: CSV files with an `img_path`
-//! column (what the `visual7w` stage writes with `csv = true`) or plain lists (`.txt`, `.lst`: one
-//! path per line, blank lines and `#` comments ignored).
+//! The `img_path`s that the optional `tables` input references: Parquet or CSV files with an
+//! `img_path` column (what the `visual7w` stage writes) or plain lists (`.txt`, `.lst`: one path
+//! per line, blank lines and `#` comments ignored).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -29,26 +29,26 @@ fn read_any(path: &Path, wanted: &mut BTreeSet<String>) -> Result<(), StageError
         files.sort();
         if files.is_empty() {
             return Err(StageError::failed(format!(
-                "tables folder `{}` holds no .csv or .txt table (Parquet is not read: for the \
-                 visual7w stage's tables set `csv = true` there)",
+                "tables folder `{}` holds no .parquet, .csv or .txt table",
                 path.display()
             )));
         }
         return files.iter().try_for_each(|file| read_any(file, wanted));
     }
     match table_kind(path) {
+        Some(TableKind::Parquet) => read_parquet(path, wanted),
         Some(TableKind::Csv) => read_csv(path, wanted),
         Some(TableKind::List) => read_list(path, wanted),
         None => Err(StageError::failed(format!(
-            "table `{}`: unsupported format; give a CSV with an `img_path` column or a .txt list \
-             of image paths (one a line); for the visual7w stage's tables set `csv = true` there \
-             and bind its .csv files",
+            "table `{}`: unsupported format; give a Parquet or CSV table with an `img_path` \
+             column, or a .txt list of image paths (one a line)",
             path.display()
         ))),
     }
 }
 
 enum TableKind {
+    Parquet,
     Csv,
     List,
 }
@@ -56,6 +56,7 @@ enum TableKind {
 fn table_kind(path: &Path) -> Option<TableKind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
+        "parquet" => Some(TableKind::Parquet),
         "csv" => Some(TableKind::Csv),
         "txt" | "lst" => Some(TableKind::List),
         _ => None,
@@ -83,6 +84,27 @@ fn read_csv(path: &Path, wanted: &mut BTreeSet<String>) -> Result<(), StageError
         let value = record.get(column).unwrap_or_default();
         add(value, wanted)
             .map_err(|why| StageError::failed(format!("table `{shown}` line {line}: {why}")))?;
+    }
+    Ok(())
+}
+
+fn read_parquet(path: &Path, wanted: &mut BTreeSet<String>) -> Result<(), StageError> {
+    use polars::prelude::{ParquetReader, SerReader};
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| StageError::io(format!("opening table `{shown}`"), e))?;
+    let frame = ParquetReader::new(file)
+        .with_columns(Some(vec![IMG_PATH_COLUMN.to_string()]))
+        .finish()
+        .map_err(|e| StageError::failed(format!(
+            "table `{shown}`: cannot read its `{IMG_PATH_COLUMN}` column ({e}): give a Parquet \
+             table with an `{IMG_PATH_COLUMN}` string column naming each image"
+        )))?;
+    let column = frame.column(IMG_PATH_COLUMN).and_then(|c| c.str().cloned()).map_err(|e| {
+        StageError::failed(format!("table `{shown}`: `{IMG_PATH_COLUMN}` is not a string column ({e})"))
+    })?;
+    for (row, value) in column.iter().enumerate() {
+        add(value.unwrap_or_default(), wanted)
+            .map_err(|why| StageError::failed(format!("table `{shown}` row {}: {why}", row + 1)))?;
     }
     Ok(())
 }
@@ -160,25 +182,17 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_reads_its_csv_tables_and_refuses_parquet_only() {
+    fn a_folder_reads_its_tables_and_parquet_is_read() {
+        use polars::prelude::*;
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("train.parquet"), b"PAR1").unwrap();
-        let message = referenced_paths(&[dir.path()]).unwrap_err().to_string();
-        assert!(message.contains("no .csv or .txt table"), "{message}");
         std::fs::write(dir.path().join("val.csv"), "img_path\nb.jpg\n").unwrap();
-        std::fs::write(dir.path().join("train.csv"), "img_path\na.jpg\n").unwrap();
+        let mut frame = df!("ID" => ["T1", "T2"], "img_path" => ["c.jpg", "a.jpg"]).unwrap();
+        let file = std::fs::File::create(dir.path().join("train.parquet")).unwrap();
+        ParquetWriter::new(file).finish(&mut frame).unwrap();
         let got = referenced_paths(&[dir.path()]).unwrap();
-        assert_eq!(got.into_iter().collect::<Vec<_>>(), ["a.jpg", "b.jpg"]);
-    }
-
-    #[test]
-    fn parquet_is_refused_with_what_to_do() {
-        let message = referenced_paths(&[Path::new("/x/train.parquet")])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            message.contains("train.parquet") && message.contains("csv = true"),
-            "{message}"
-        );
+        assert_eq!(got.into_iter().collect::<Vec<_>>(), ["a.jpg", "b.jpg", "c.jpg"]);
+        std::fs::write(dir.path().join("bad.parquet"), b"PAR1").unwrap();
+        let message = referenced_paths(&[dir.path().join("bad.parquet")]).unwrap_err().to_string();
+        assert!(message.contains("bad.parquet") && message.contains("cannot read"), "{message}");
     }
 }
