@@ -1,6 +1,32 @@
-//! Stage kinds of this crate (being written).
+//! Visual7W telling as a 4-way multiple-choice table, and the data to test it with.
+//!
+//! - `visual7w`: `dataset_v7w_telling.json` + images folder to `train/val/test.parquet`
+//!   (`ID, img_path, Question, A, B, C, D, answer, qa_id, image_id, type`), options shuffled with a
+//!   seed, invalid questions dropped and counted in `report.json`.
+//! - `mc_table`: a contest-style CSV (`ID,img_path,Question,A,B,C,D[,answer]`) to the same layout.
+//! - `synth`: a seeded synthetic dataset in the Visual7W telling format (rendered shapes), the
+//!   embedded default that needs no download.
+
+pub mod convert;
+pub mod image_index;
+pub mod mc_csv;
+pub mod mc_table;
+pub mod report;
+pub mod rng;
+pub mod synth;
+pub mod table;
+pub mod telling;
+pub mod visual7w_stage;
+
+pub use mc_table::{McTable, McTableParams};
+pub use synth::{Synth, SynthParams};
+pub use visual7w_stage::{Visual7w, Visual7wParams};
 
 /// Every stage kind of this crate, for the engine's registry.
 pub fn stages() -> Vec<Box<dyn pipeline_api::DynStage>> {
-    Vec::new()
+    vec![
+        pipeline_api::erase(Visual7w),
+        pipeline_api::erase(McTable),
+        pipeline_api::erase(Synth),
+    ]
 }

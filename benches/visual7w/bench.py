@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Times the Rust `visual7w` stage against the pandas conversion on the same files, checks that
+both keep and drop the same questions, and writes the Markdown section. Called by run.sh."""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run_once(command, out_dir):
+    subprocess.run(["rm", "-rf", out_dir], check=True)
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{done.stdout}\n{done.stderr}")
+    inner = re.search(r"convert_seconds=([0-9.]+)", done.stderr)
+    return wall, float(inner.group(1)) if inner else float("nan")
+
+
+def measure(name, command, out_dir, runs):
+    run_once(command, out_dir)  # warm-up: page cache, imports
+    walls, inners = [], []
+    for _ in range(runs):
+        wall, inner = run_once(command, out_dir)
+        walls.append(wall)
+        inners.append(inner)
+        print(f"  {name}: wall {wall:.3f} s, in-process {inner:.3f} s", file=sys.stderr)
+    with open(os.path.join(out_dir, "report.json")) as handle:
+        report = json.load(handle)
+    return {"name": name, "command": " ".join(command), "walls": walls, "inners": inners, "report": report}
+
+
+def machine():
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    model = re.search(r"Model name:\s*(.+)", lscpu)
+    with open("/proc/meminfo") as handle:
+        mem_kb = int(re.search(r"MemTotal:\s*(\d+)", handle.read()).group(1))
+    load = os.getloadavg()[0]
+    return (f"{model.group(1).strip() if model else platform.processor()}, {os.cpu_count()} cores, "
+            f"{mem_kb / 1024 / 1024:.0f} GiB RAM, {platform.system()} {platform.release()}; "
+            f"1-min load average at the end {load:.2f}")
+
+
+def markdown(results, args, data_info):
+    rust, pandas = results
+    lines = [
+        "## visual7w: Visual7W telling JSON to multiple-choice Parquet tables",
+        "",
+        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {machine()}",
+        f"- Data: {data_info}",
+        f"- Runs: 1 warm-up + {args.runs} timed runs each, one tool after the other, files in the page cache.",
+        "- Both check image existence with one directory listing into a set, apply the same drop rules, "
+        "shuffle options with a seeded generator and write zstd Parquet per split plus report.json.",
+        "",
+        "| tool | wall median (s) | wall min (s) | in-process median (s) |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for result in results:
+        lines.append(f"| {result['name']} | {statistics.median(result['walls']):.3f} | {min(result['walls']):.3f} "
+                     f"| {statistics.median(result['inners']):.3f} |")
+    wall_ratio = statistics.median(pandas["walls"]) / statistics.median(rust["walls"])
+    inner_ratio = statistics.median(pandas["inners"]) / statistics.median(rust["inners"])
+    same = rust["report"]["kept"] == pandas["report"]["kept"] and rust["report"]["dropped"] == pandas["report"]["dropped"]
+    lines += [
+        "",
+        f"Speed-up of the stage over pandas: {wall_ratio:.1f}x end to end (process start, imports), "
+        f"{inner_ratio:.1f}x in-process. Same rows kept and dropped by both: {'yes' if same else 'NO'} "
+        f"(kept {rust['report']['kept']}, dropped {rust['report']['dropped']}).",
+        "",
+        "Commands:",
+        "",
+        "```sh",
+        "bash benches/visual7w/run.sh",
+        f"{rust['command']}",
+        f"{pandas['command']}",
+        "```",
+        "",
+    ]
+    return "\n".join(lines), same
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rust", required=True)
+    parser.add_argument("--python", required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--output", required=True)
+    args = parser.parse_args()
+    here = os.path.dirname(os.path.abspath(__file__))
+    json_path = os.path.join(args.data, "dataset_v7w_telling.json")
+    images = os.path.join(args.data, "images")
+    rust_out, pandas_out = os.path.join(args.work, "out-rust"), os.path.join(args.work, "out-pandas")
+    results = [
+        measure("pipeline `visual7w` stage (Rust, polars)", [args.rust, json_path, images, rust_out, "42"], rust_out, args.runs),
+        measure("pandas + pyarrow (Python)", [args.python, os.path.join(here, "convert_pandas.py"), json_path, images,
+                                               pandas_out, "--seed", "42"], pandas_out, args.runs),
+    ]
+    images_count = len(os.listdir(images))
+    data_info = (f"generated by `gen_v7w.py` (seed 7): {os.path.getsize(json_path) / 1e6:.1f} MB JSON, "
+                 f"47,300 images, 139,868 QAs; {images_count} empty image files (40 missing)")
+    text, same = markdown(results, args, data_info)
+    with open(args.output, "w") as handle:
+        handle.write(text)
+    print(text)
+    if not same:
+        sys.exit("the two conversions disagree on kept/dropped counts")
+
+
+if __name__ == "__main__":
+    main()
