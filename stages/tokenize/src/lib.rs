@@ -1,6 +1,50 @@
-//! Stage kinds of this crate (being written).
+//! Tokenization stages: `tokenize` (question tables to model inputs, with a SentencePiece model
+//! reproducing `XLMRobertaTokenizer` exactly, or a `tokenizer.json`) and `tokenizer_train` (a small
+//! unigram vocabulary for when no SentencePiece model is at hand).
+
+mod inputs;
+pub mod layout;
+mod output;
+pub mod sequence;
+mod split_names;
+pub mod spm;
+pub mod table;
+pub mod text_tokenizer;
+mod tokenize_stage;
+mod train_stage;
+
+pub use layout::Layout;
+pub use text_tokenizer::TextTokenizer;
+pub use tokenize_stage::{Tokenize, TokenizeParams};
+pub use train_stage::{TokenizerTrain, TrainParams, train};
 
 /// Every stage kind of this crate, for the engine's registry.
 pub fn stages() -> Vec<Box<dyn pipeline_api::DynStage>> {
-    Vec::new()
+    vec![
+        pipeline_api::erase(Tokenize),
+        pipeline_api::erase(TokenizerTrain),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_parameter_is_documented() {
+        for stage in super::stages() {
+            let schema = stage.params_schema();
+            let properties = schema
+                .get("properties")
+                .and_then(|p| p.as_object())
+                .cloned()
+                .unwrap_or_default();
+            assert!(!properties.is_empty(), "{}", stage.kind());
+            for (name, property) in properties {
+                assert!(
+                    property.get("description").is_some(),
+                    "`{}` parameter `{name}` has no doc",
+                    stage.kind()
+                );
+            }
+        }
+    }
 }
