@@ -247,7 +247,7 @@ fn list_files(dir: &Path, out: &mut Vec<(PathBuf, StatKey)>) -> io::Result<()> {
         .map_err(|e| with_path(e, dir))?
         .collect::<io::Result<_>>()
         .map_err(|e| with_path(e, dir))?;
-    entries.sort_by_key(std::fs::DirEntry::file_name);
+    entries.sort_by_cached_key(std::fs::DirEntry::file_name);
     // Stat in parallel; a directory entry's own metadata call avoids resolving the whole path.
     let stats: Vec<(PathBuf, std::fs::Metadata)> = entries
         .par_iter()
