@@ -84,12 +84,7 @@ fn interp_checkpoint_loads_at_larger_size_and_matches_reference() {
         &expected["pos_table_a_interpolated"],
         1e-5,
     );
-    let inputs = read("interp", "inputs.safetensors");
-    let out = model.forward_detailed(
-        float(&inputs["image"], &device),
-        int(&inputs["question"], &device),
-        padding(&inputs["padding_mask"], &device),
-    );
+    let out = forward_on_inputs(&model, "interp");
     assert_close(
         "encoder_out",
         out.encoder_out,

@@ -22,15 +22,9 @@ fn load() -> VqaModel<B> {
 
 #[test]
 fn vqa_tiny_logits_match_reference() {
-    let device = Default::default();
     let model = load();
-    let inputs = read("vqa_tiny", "inputs.safetensors");
     let expected = read("vqa_tiny", "outputs.safetensors");
-    let out = model.forward_detailed(
-        float(&inputs["image"], &device),
-        int(&inputs["question"], &device),
-        padding(&inputs["padding_mask"], &device),
-    );
+    let out = forward_on_inputs(&model, "vqa_tiny");
     assert_close(
         "encoder_out",
         out.encoder_out,

@@ -45,17 +45,7 @@ fn every_fixture_case_matches_the_reference_ids() {
             })
         })
         .collect();
-    println!(
-        "parity: {}/{} cases match every id",
-        cases.len() - mismatches.len(),
-        cases.len()
-    );
-    assert!(
-        mismatches.is_empty(),
-        "{} mismatches:\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
-    );
+    assert_all_match("parity", cases.len(), &mismatches);
 }
 
 #[test]
@@ -163,15 +153,11 @@ fn special_token_and_whitespace_mixtures_match_the_reference() {
             (got != case.ids).then(|| format!("{:?}: want {:?}, got {got:?}", case.text, case.ids))
         })
         .collect();
-    println!(
-        "extra parity: {}/{} cases match every id",
-        cases.len() - mismatches.len(),
-        cases.len()
-    );
-    assert!(
-        mismatches.is_empty(),
-        "{} mismatches:\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
-    );
+    assert_all_match("extra parity", cases.len(), &mismatches);
+}
+
+/// Prints how many cases matched and fails listing every mismatch.
+fn assert_all_match(label: &str, total: usize, mismatches: &[String]) {
+    println!("{label}: {}/{total} cases match every id", total - mismatches.len());
+    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use beit3::{Beit3Config, HeadTask, VqaConfig};
+use beit3::{Beit3Config, HeadTask, VqaConfig, VqaModel, VqaOutput};
 use burn::backend::NdArray;
 use burn::prelude::*;
 use safetensors::{Dtype, SafeTensors};
@@ -119,4 +119,15 @@ pub fn assert_close<Bk: Backend, const D: usize>(
     let diff = max_diff(actual, expected);
     assert!(diff <= tol, "{what}: max |diff| {diff:e} > {tol:e}");
     eprintln!("{what}: max |diff| {diff:e}");
+}
+
+/// The model's outputs on a case's `inputs.safetensors` (image, question, padding mask).
+pub fn forward_on_inputs(model: &VqaModel<B>, case: &str) -> VqaOutput<B> {
+    let device = Default::default();
+    let inputs = read(case, "inputs.safetensors");
+    model.forward_detailed(
+        float(&inputs["image"], &device),
+        int(&inputs["question"], &device),
+        padding(&inputs["padding_mask"], &device),
+    )
 }
