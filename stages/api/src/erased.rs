@@ -22,6 +22,16 @@ impl ParamError {
     }
 }
 
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "parameter `{}`: {}", self.path, self.message)
+        }
+    }
+}
+
 /// A registered stage kind, without its parameter type.
 pub trait DynStage: Send + Sync {
     fn kind(&self) -> &'static str;

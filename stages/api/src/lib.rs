@@ -9,6 +9,7 @@
 mod context;
 mod erased;
 mod paths;
+pub mod rng;
 
 pub use context::{CancelToken, Progress, SilentProgress, StageContext};
 pub use erased::{DynStage, ParamError, PreparedStage, erase};

@@ -12,7 +12,7 @@ pub mod image_index;
 pub mod mc_csv;
 pub mod mc_table;
 pub mod report;
-pub mod rng;
+pub use pipeline_api::rng;
 pub mod synth;
 pub mod table;
 pub mod telling;

@@ -20,7 +20,7 @@ pub fn mix64(mut z: u64) -> u64 {
 impl Rng {
     pub fn new(seed: u64) -> Self {
         Self {
-            state: mix64(seed ^ 0x5EED_0F_7E11_1A6),
+            state: mix64(seed ^ 0x0005_EED0_F7E1_11A6),
         }
     }
 
