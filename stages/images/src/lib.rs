@@ -1,7 +1,9 @@
 //! The `images` stage: decodes JPEG and PNG images, resizes them to the model's square input with
 //! PIL-compatible bicubic filtering and packs them into one memory-mappable file, plus
-//! [`PackedImages`], the reader training uses.
+//! [`PackedImages`], the reader training uses, and [`AugmentConfig`], the training-time
+//! augmentation of one packed image.
 
+pub mod augment;
 mod decode;
 mod images_stage;
 mod layout;
@@ -11,6 +13,7 @@ mod resize;
 mod sources;
 mod tables;
 
+pub use augment::AugmentConfig;
 pub use decode::{Rgb, decode_rgb};
 pub use images_stage::{Images, ImagesParams, OnError};
 pub use layout::{INDEX_FILE, META_FILE, Meta, PIXELS_FILE, REPORT_FILE};
