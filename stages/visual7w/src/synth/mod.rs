@@ -41,6 +41,10 @@ pub struct SynthParams {
     /// Share of images in the test split; the rest is train.
     #[serde(default = "default_fraction")]
     pub test_fraction: f64,
+    /// Fewest and most objects per scene, `[1, 4]` at most. With one object, questions need no
+    /// relations between objects (an easier task for tiny models); the default is `[2, 4]`.
+    #[serde(default = "default_objects")]
+    pub objects: [usize; 2],
     /// JPEG quality of the images (1 to 100).
     #[serde(default = "default_quality")]
     pub jpeg_quality: u8,
@@ -61,6 +65,9 @@ fn default_seed() -> u64 {
 fn default_fraction() -> f64 {
     0.15
 }
+fn default_objects() -> [usize; 2] {
+    [2, 4]
+}
 fn default_quality() -> u8 {
     90
 }
@@ -79,6 +86,7 @@ impl SynthParams {
             seed: self.seed,
             val_fraction: self.val_fraction,
             test_fraction: self.test_fraction,
+            objects: (self.objects[0], self.objects[1]),
         }
     }
 }
@@ -125,6 +133,13 @@ impl Stage for Synth {
             return Err(ParamError::new(
                 "test_fraction",
                 "val_fraction + test_fraction must not exceed 1",
+            ));
+        }
+        let [fewest, most] = params.objects;
+        if !(1 <= fewest && fewest <= most && most <= 4) {
+            return Err(ParamError::new(
+                "objects",
+                "give [fewest, most] objects per scene with 1 <= fewest <= most <= 4",
             ));
         }
         if params.jpeg_quality == 0 || params.jpeg_quality > 100 {

@@ -17,6 +17,8 @@ pub struct PlanSpec {
     pub seed: u64,
     pub val_fraction: f64,
     pub test_fraction: f64,
+    /// Fewest and most objects per scene (1 to 4).
+    pub objects: (usize, usize),
 }
 
 /// A question with its options.
@@ -44,7 +46,7 @@ pub fn plan(spec: &PlanSpec) -> Vec<PlannedImage> {
     let mut balancer = Balancer::default();
     let mut images = Vec::with_capacity(spec.images);
     for (index, split) in splits.into_iter().enumerate() {
-        let (scene, chosen) = best_scene(&mut rng, &balancer, split, spec.questions_per_image);
+        let (scene, chosen) = best_scene(&mut rng, &balancer, split, spec);
         for question in &chosen {
             balancer.record(split, question);
         }
@@ -74,11 +76,12 @@ fn best_scene(
     rng: &mut Rng,
     balancer: &Balancer,
     split: usize,
-    wanted: usize,
+    spec: &PlanSpec,
 ) -> (Scene, Vec<Question>) {
+    let wanted = spec.questions_per_image;
     let mut best: Option<(Scene, Vec<Question>)> = None;
     for _ in 0..MAX_TRIES {
-        let scene = random_scene(rng);
+        let scene = random_scene(rng, spec.objects);
         let mut candidates = questions(&scene);
         rng.shuffle(&mut candidates);
         let accepted: Vec<Question> = candidates
@@ -97,7 +100,7 @@ fn best_scene(
             }
         }
     }
-    best.unwrap_or_else(|| (random_scene(rng), Vec::new()))
+    best.unwrap_or_else(|| (random_scene(rng, spec.objects), Vec::new()))
 }
 
 /// Each image's split: exactly round(n·fraction) val and test images, at random positions.

@@ -156,8 +156,8 @@ const MAX_OFFSET: f64 = 0.02;
 const REPEAT_SHAPE: f64 = 0.4;
 
 /// A random scene of two to four objects in distinct places.
-pub fn random_scene(rng: &mut Rng) -> Scene {
-    let count = 2 + rng.index(3);
+pub fn random_scene(rng: &mut Rng, (fewest, most): (usize, usize)) -> Scene {
+    let count = fewest + rng.index(most - fewest + 1);
     let mut places = Place::ALL;
     rng.shuffle(&mut places);
     let mut objects: Vec<Object> = Vec::with_capacity(count);
