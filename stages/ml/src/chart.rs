@@ -1,19 +1,16 @@
 //! `accuracy_by_type.png`: one bar per question type and one for all questions, each labelled
 //! with its accuracy and question count, over a red line at chance level (25 %).
 //!
-//! plotters draws into a pixel buffer (its bitmap backend, no encoder of its own) and `image`
-//! encodes the PNG. Text uses DejaVu Sans, shipped in `assets/` (Bitstream Vera licence), through
-//! plotters' `ab_glyph` feature, so no system font is needed.
+//! Drawn with [`crate::canvas`].
 
 use std::path::Path;
-use std::sync::Once;
 
 use pipeline_api::StageError;
 use plotters::coord::ranged1d::SegmentedCoord;
 use plotters::coord::types::{RangedCoordf64, RangedCoordu32};
 use plotters::prelude::*;
-use plotters::style::{FontStyle, register_font};
 
+use crate::canvas::{FONT, draw_png};
 use crate::metrics::{Metrics, Tally, percent};
 
 /// The chart's size in pixels.
@@ -23,22 +20,13 @@ pub const HEIGHT: u32 = 540;
 const FOOTER: u32 = 28;
 /// The y axis goes a little past 100 % so that a full bar's label stays inside the plot.
 const TOP: f64 = 108.0;
-const FONT: &str = "sans-serif";
-const FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 const BAR: RGBColor = RGBColor(70, 120, 190);
 const BAR_ALL: RGBColor = RGBColor(30, 60, 110);
 const CHANCE_LINE: RGBColor = RGBColor(200, 40, 40);
 
 /// Draws the chart of `metrics` and writes it as a PNG at `path`.
 pub fn write_chart(metrics: &Metrics, path: &Path) -> Result<(), StageError> {
-    let mut pixels = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
-    draw(metrics, &mut pixels)
-        .map_err(|e| StageError::failed(format!("drawing `{}`: {e}", path.display())))?;
-    let image = image::RgbImage::from_raw(WIDTH, HEIGHT, pixels)
-        .ok_or_else(|| StageError::failed("the chart's pixel buffer has the wrong size"))?;
-    image
-        .save_with_format(path, image::ImageFormat::Png)
-        .map_err(|e| StageError::failed(format!("writing `{}`: {e}", path.display())))
+    draw_png(WIDTH, HEIGHT, path, |pixels| draw(metrics, pixels))
 }
 
 /// The bars, in order: the six types, then all questions.
@@ -52,7 +40,6 @@ fn bars(metrics: &Metrics) -> Vec<(String, Tally)> {
 }
 
 fn draw(metrics: &Metrics, pixels: &mut [u8]) -> Result<(), Box<dyn std::error::Error>> {
-    register_font_once()?;
     let bars = bars(metrics);
     let root = BitMapBackend::with_buffer(pixels, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -165,16 +152,6 @@ fn draw_bar(
         (SegmentValue::CenterOf(index), height + 1.0),
         style,
     )))?;
-    Ok(())
-}
-
-fn register_font_once() -> Result<(), Box<dyn std::error::Error>> {
-    static REGISTER: Once = Once::new();
-    let mut failed = false;
-    REGISTER.call_once(|| failed = register_font(FONT, FontStyle::Normal, FONT_BYTES).is_err());
-    if failed {
-        return Err("the bundled font assets/DejaVuSans.ttf could not be read".into());
-    }
     Ok(())
 }
 

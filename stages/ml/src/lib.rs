@@ -6,6 +6,7 @@
 //! `ensemble` writes again, so ensembles can be evaluated, published or nested.
 
 mod align;
+pub mod canvas;
 mod chart;
 pub mod combine;
 pub mod ensemble;
