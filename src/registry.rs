@@ -24,6 +24,7 @@ impl Registry {
             pipeline_stages_images::stages(),
             pipeline_stages_tokenize::stages(),
             pipeline_stages_ml::stages(),
+            pipeline_stages_vqa::stages(),
         ];
         for stage in kinds.into_iter().flatten() {
             registry.register(stage);

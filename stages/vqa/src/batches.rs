@@ -1,0 +1,198 @@
+//! Turning rows of a split into model inputs: images from the packed file (augmented for
+//! training), normalised to [-1, 1] in CHW order; token ids and padding flags cut to the longest
+//! question of the batch. Batches are made on a worker thread while the model runs.
+
+use std::sync::mpsc::sync_channel;
+
+use pipeline_api::StageError;
+use pipeline_api::rng::Rng;
+use pipeline_stages_images::PackedImages;
+use pipeline_stages_images::augment::AugmentConfig;
+use rayon::prelude::*;
+
+use crate::examples::Examples;
+
+/// One batch on the host, ready to become tensors.
+#[derive(Debug, Clone)]
+pub struct HostBatch {
+    /// The split rows in this batch.
+    pub rows: Vec<usize>,
+    /// Image side in pixels.
+    pub size: usize,
+    /// `rows · 3 · size · size` values in [-1, 1].
+    pub images: Vec<f32>,
+    /// Sequences per question (4 for `choice`, 1 for `joint`).
+    pub sequences: usize,
+    /// Tokens kept per sequence (the longest unpadded sequence of the batch).
+    pub len: usize,
+    /// `rows · sequences · len` token ids.
+    pub tokens: Vec<i32>,
+    /// Same shape: `true` where the token is padding.
+    pub padding: Vec<bool>,
+    /// The answers, when the split is labelled.
+    pub labels: Option<Vec<i64>>,
+}
+
+/// How images are fed to the model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ImageMode {
+    /// As packed.
+    Plain,
+    /// Augmented with this configuration, from a seed per (epoch, row).
+    Augmented(AugmentConfig),
+    /// Every image replaced by mid-grey: the text-only control.
+    Blank,
+}
+
+/// Makes batches of one split.
+pub struct BatchMaker<'a> {
+    examples: &'a Examples,
+    images: &'a PackedImages,
+    /// Packed row of each example's image.
+    image_rows: Vec<usize>,
+    mode: ImageMode,
+    seed: u64,
+}
+
+impl<'a> BatchMaker<'a> {
+    /// Checks that every example's image is packed and that the images have the model's size.
+    pub fn new(
+        examples: &'a Examples,
+        images: &'a PackedImages,
+        image_size: usize,
+        mode: ImageMode,
+        seed: u64,
+    ) -> Result<Self, StageError> {
+        if images.size() as usize != image_size {
+            return Err(StageError::failed(format!(
+                "the images are packed at {0}x{0} px but the model takes {image_size}x{image_size}: \
+                 set the `images` stage's `size` to {image_size}",
+                images.size()
+            )));
+        }
+        let image_rows = examples
+            .img_paths
+            .iter()
+            .enumerate()
+            .map(|(row, path)| {
+                images.row_of(path).ok_or_else(|| {
+                    StageError::failed(format!(
+                        "`{}` row {} (ID {}): image `{path}` is not in the packed images; \
+                         bind the `images` stage that read this split's tables",
+                        examples.path.display(),
+                        row + 1,
+                        examples.ids[row]
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { examples, images, image_rows, mode, seed })
+    }
+
+    /// The batch of `rows`; `epoch` varies the augmentation.
+    pub fn make(&self, rows: &[usize], epoch: u64) -> HostBatch {
+        let size = self.images.size() as usize;
+        let plane = 3 * size * size;
+        let mut images = vec![0f32; rows.len() * plane];
+        images
+            .par_chunks_mut(plane)
+            .zip(rows.par_iter())
+            .for_each(|(out, &row)| self.image_into(row, epoch, size, out));
+        let (tokens, padding, len) = self.text(rows);
+        let labels = self
+            .examples
+            .labels
+            .as_ref()
+            .map(|labels| rows.iter().map(|&r| labels[r] as i64).collect());
+        HostBatch {
+            rows: rows.to_vec(),
+            size,
+            images,
+            sequences: self.examples.sequences,
+            len,
+            tokens,
+            padding,
+            labels,
+        }
+    }
+
+    fn image_into(&self, row: usize, epoch: u64, size: usize, out: &mut [f32]) {
+        let pixels = self.images.row(self.image_rows[row]);
+        let augmented;
+        let hwc = match self.mode {
+            ImageMode::Blank => {
+                out.fill(0.0);
+                return;
+            }
+            ImageMode::Plain => pixels,
+            ImageMode::Augmented(config) => {
+                let mut rng = Rng::for_item(self.seed ^ epoch.wrapping_mul(0x9E37_79B9), row as u64);
+                augmented = config.apply(pixels, size, &mut rng);
+                &augmented
+            }
+        };
+        let area = size * size;
+        for (i, rgb) in hwc.chunks_exact(3).enumerate() {
+            for c in 0..3 {
+                // ToTensor then Normalize(0.5, 0.5): v / 255 · 2 − 1.
+                out[c * area + i] = rgb[c] as f32 / 127.5 - 1.0;
+            }
+        }
+    }
+
+    /// Token ids and padding of `rows`, cut to the longest unpadded sequence among them.
+    fn text(&self, rows: &[usize]) -> (Vec<i32>, Vec<bool>, usize) {
+        let (seqs, max_len) = (self.examples.sequences, self.examples.max_len);
+        let len = rows
+            .iter()
+            .flat_map(|&r| self.examples.padding_of(r).chunks_exact(max_len))
+            .map(|pad| pad.iter().rposition(|&p| p == 0).map_or(1, |last| last + 1))
+            .max()
+            .unwrap_or(1);
+        let mut tokens = Vec::with_capacity(rows.len() * seqs * len);
+        let mut padding = Vec::with_capacity(rows.len() * seqs * len);
+        for &r in rows {
+            let ids = self.examples.tokens_of(r).chunks_exact(max_len);
+            let pads = self.examples.padding_of(r).chunks_exact(max_len);
+            for (ids, pads) in ids.zip(pads) {
+                tokens.extend_from_slice(&ids[..len]);
+                padding.extend(pads[..len].iter().map(|&p| p != 0));
+            }
+        }
+        (tokens, padding, len)
+    }
+}
+
+/// The rows `0..n` in batches of `batch_size`, shuffled by (`seed`, `epoch`) when `shuffle`.
+pub fn batch_rows(n: usize, batch_size: usize, shuffle: Option<(u64, u64)>) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..n).collect();
+    if let Some((seed, epoch)) = shuffle {
+        Rng::for_item(seed, epoch).shuffle(&mut order);
+    }
+    order.chunks(batch_size.max(1)).map(<[usize]>::to_vec).collect()
+}
+
+/// Calls `consume` on each batch of `batches`, made by `maker` on a worker thread one or two
+/// batches ahead. `consume` returning an error stops both.
+pub fn for_each_batch(
+    maker: &BatchMaker<'_>,
+    batches: &[Vec<usize>],
+    epoch: u64,
+    mut consume: impl FnMut(HostBatch) -> Result<(), StageError>,
+) -> Result<(), StageError> {
+    std::thread::scope(|scope| {
+        let (sender, receiver) = sync_channel(2);
+        scope.spawn(move || {
+            for rows in batches {
+                // The receiver is gone when `consume` failed: stop making batches.
+                if sender.send(maker.make(rows, epoch)).is_err() {
+                    break;
+                }
+            }
+        });
+        for batch in receiver {
+            consume(batch)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,132 @@
+//! Where a stage computes: `device = "cpu"` (Burn's NdArray backend), `"cuda"` (the first GPU the
+//! engine granted the stage, else GPU 0) or `"cuda:N"` (Burn's CUDA backend, with kernel fusion
+//! and autotuning; needs a binary built with the `cuda` feature), and at which precision.
+
+use std::fmt;
+
+use burn::tensor::backend::AutodiffBackend;
+use pipeline_api::StageError;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A compute device named in a manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schemars(with = "String")]
+pub enum DeviceSpec {
+    Cpu,
+    /// A CUDA GPU by index; `None` takes the first GPU granted to the stage.
+    Cuda(Option<usize>),
+}
+
+impl TryFrom<String> for DeviceSpec {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.as_str() {
+            "cpu" => Ok(DeviceSpec::Cpu),
+            "cuda" | "gpu" => Ok(DeviceSpec::Cuda(None)),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(|n| DeviceSpec::Cuda(Some(n)))
+                .ok_or_else(|| format!("unknown device `{other}`: use \"cpu\", \"cuda\" or \"cuda:N\"")),
+        }
+    }
+}
+
+impl From<DeviceSpec> for String {
+    fn from(spec: DeviceSpec) -> String {
+        spec.to_string()
+    }
+}
+
+impl fmt::Display for DeviceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceSpec::Cpu => f.write_str("cpu"),
+            DeviceSpec::Cuda(None) => f.write_str("cuda"),
+            DeviceSpec::Cuda(Some(n)) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
+/// Floating-point precision of the heavy computations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    #[default]
+    F32,
+    /// bfloat16 matrix products with f32 weights, norms, softmax and loss (CUDA only).
+    Bf16,
+}
+
+/// Work that runs on whichever backend the device selects.
+pub trait OnBackend {
+    type Output;
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output;
+}
+
+/// The CPU backend (also what tests use).
+pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
+
+/// Runs `job` on `spec`; `granted` are the GPU ids the engine gave the stage.
+pub fn dispatch<J: OnBackend>(
+    spec: DeviceSpec,
+    precision: Precision,
+    granted: &[u32],
+    job: J,
+) -> Result<J::Output, StageError> {
+    match (spec, precision) {
+        (DeviceSpec::Cpu, Precision::F32) => Ok(job.run::<CpuBackend>(Default::default())),
+        (DeviceSpec::Cpu, Precision::Bf16) => Err(StageError::failed(
+            "precision \"bf16\" needs device \"cuda\": the CPU backend computes in f32 only",
+        )),
+        (DeviceSpec::Cuda(index), precision) => cuda(index, precision, granted, job),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda<J: OnBackend>(
+    index: Option<usize>,
+    precision: Precision,
+    granted: &[u32],
+    job: J,
+) -> Result<J::Output, StageError> {
+    let index = index.unwrap_or_else(|| granted.first().map_or(0, |&g| g as usize));
+    let device = burn::backend::cuda::CudaDevice::new(index);
+    match precision {
+        Precision::F32 => Ok(job.run::<burn::backend::Autodiff<burn::backend::Cuda<f32, i32>>>(device)),
+        Precision::Bf16 => Err(StageError::failed(
+            "precision \"bf16\" is not implemented yet: use \"f32\" (tracked in issue 7)",
+        )),
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda<J: OnBackend>(
+    _index: Option<usize>,
+    _precision: Precision,
+    _granted: &[u32],
+    _job: J,
+) -> Result<J::Output, StageError> {
+    Err(StageError::failed(
+        "this `pipeline` was built without CUDA: rebuild with `cargo build --release --features cuda`, \
+         or set `device = \"cpu\"`",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_device_names() {
+        let parse = |s: &str| DeviceSpec::try_from(s.to_string());
+        assert_eq!(parse("cpu"), Ok(DeviceSpec::Cpu));
+        assert_eq!(parse("cuda"), Ok(DeviceSpec::Cuda(None)));
+        assert_eq!(parse("cuda:3"), Ok(DeviceSpec::Cuda(Some(3))));
+        assert!(parse("cuda:x").unwrap_err().contains("cuda:N"));
+        assert!(parse("tpu").is_err());
+        assert_eq!(String::from(DeviceSpec::Cuda(Some(1))), "cuda:1");
+    }
+}

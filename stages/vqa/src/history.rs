@@ -1,0 +1,117 @@
+//! What training measured: a row per optimizer step and a row per epoch, kept in the checkpoint
+//! (so a resumed run continues the same history) and written as CSV, JSON and a PNG plot.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use pipeline_api::StageError;
+use pipeline_stages_ml::prediction_io::write_json;
+use serde::{Deserialize, Serialize};
+
+/// One optimizer step (after gradient accumulation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// 1-based, counted over the whole run.
+    pub step: usize,
+    pub epoch: usize,
+    pub lr: f64,
+    /// Mean training loss of the step's samples.
+    pub loss: f64,
+    /// Share of the step's samples answered correctly.
+    pub accuracy: f64,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+    pub samples_per_s: f64,
+}
+
+/// One epoch: the running training figures and the validation figures at its end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub val_loss: Option<f64>,
+    pub val_accuracy: Option<f64>,
+    pub seconds: f64,
+    pub samples_per_s: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub steps: Vec<StepRecord>,
+    pub epochs: Vec<EpochRecord>,
+}
+
+pub const STEPS_CSV: &str = "steps.csv";
+pub const EPOCHS_CSV: &str = "epochs.csv";
+pub const METRICS_JSON: &str = "metrics.json";
+
+impl History {
+    /// The epoch with the best validation accuracy (the last on ties), if any was validated.
+    pub fn best_epoch(&self) -> Option<&EpochRecord> {
+        self.epochs
+            .iter()
+            .filter(|e| e.val_accuracy.is_some())
+            .max_by(|a, b| a.val_accuracy.partial_cmp(&b.val_accuracy).expect("finite accuracy"))
+    }
+
+    /// Writes `steps.csv`, `epochs.csv` and `metrics.json` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<(), StageError> {
+        let mut steps = String::from("step,epoch,lr,loss,accuracy,grad_norm,samples_per_s\n");
+        for s in &self.steps {
+            let _ = writeln!(
+                steps,
+                "{},{},{:e},{:.6},{:.6},{:.6},{:.2}",
+                s.step, s.epoch, s.lr, s.loss, s.accuracy, s.grad_norm, s.samples_per_s
+            );
+        }
+        let mut epochs =
+            String::from("epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,samples_per_s\n");
+        let opt = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
+        for e in &self.epochs {
+            let _ = writeln!(
+                epochs,
+                "{},{:.6},{:.6},{},{},{:.2},{:.2}",
+                e.epoch,
+                e.train_loss,
+                e.train_accuracy,
+                opt(e.val_loss),
+                opt(e.val_accuracy),
+                e.seconds,
+                e.samples_per_s
+            );
+        }
+        write_text(&dir.join(STEPS_CSV), &steps)?;
+        write_text(&dir.join(EPOCHS_CSV), &epochs)?;
+        write_json(&dir.join(METRICS_JSON), self)
+    }
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), StageError> {
+    std::fs::write(path, text).map_err(|e| StageError::io(format!("writing `{}`", path.display()), e))
+}
+
+/// Running sums over an epoch.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tally {
+    pub loss_sum: f64,
+    pub correct: u64,
+    pub samples: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, mean_loss: f64, correct: u64, samples: u64) {
+        self.loss_sum += mean_loss * samples as f64;
+        self.correct += correct;
+        self.samples += samples;
+    }
+
+    pub fn loss(&self) -> f64 {
+        self.loss_sum / self.samples.max(1) as f64
+    }
+
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.samples.max(1) as f64
+    }
+}

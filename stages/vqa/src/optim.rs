@@ -1,0 +1,196 @@
+//! The optimizer of the BEiT-3 recipe: AdamW with parameter groups (layer-wise learning-rate
+//! decay, a larger learning rate for the task head, no weight decay on biases, norms, the CLS
+//! token and the vision position table) and clipping by the global gradient norm.
+//!
+//! Burn has no parameter groups: each group's gradients are moved into their own
+//! [`GradientsParams`] and stepped with the group's learning rate, through one AdamW for the
+//! decayed parameters and one without decay. Groups are found from parameter *paths*, which
+//! survive a checkpoint reload, unlike parameter ids.
+
+use burn::module::{AutodiffModule, ModuleVisitor, Param};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+
+/// How parameters are grouped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRule {
+    /// Number of encoder layers L.
+    pub depth: usize,
+    /// Layer-wise decay: layer `i` (0 = embeddings, L + 1 = pooler and head) gets `decay^(L+1-i)`.
+    pub layer_decay: f64,
+    /// Multiplier for parameters under `head.` (20 in the recipe; the pooler is not included).
+    pub head_lr_scale: f64,
+}
+
+impl GroupRule {
+    /// `(learning-rate multiplier, weight decay applies)` of the parameter at `path` with `dims`
+    /// dimensions.
+    pub fn group(&self, path: &str, dims: usize) -> (f64, bool) {
+        let layer = self.layer_id(path);
+        let mut scale = self.layer_decay.powi((self.depth + 1 - layer) as i32);
+        if path.starts_with("head.") {
+            scale *= self.head_lr_scale;
+        }
+        let no_decay = dims == 1
+            || path.ends_with(".bias")
+            || path.ends_with("cls_token")
+            || path.ends_with("embed_positions.a.weight");
+        (scale, !no_decay)
+    }
+
+    fn layer_id(&self, path: &str) -> usize {
+        let embeddings = ["beit3.text_embed.", "beit3.vision_embed.", "beit3.encoder.embed_positions."];
+        if embeddings.iter().any(|prefix| path.starts_with(prefix)) {
+            return 0;
+        }
+        if let Some(rest) = path.strip_prefix("beit3.encoder.layers.") {
+            if let Some(Ok(i)) = rest.split('.').next().map(str::parse::<usize>) {
+                return (i + 1).min(self.depth + 1);
+            }
+        }
+        self.depth + 1
+    }
+}
+
+/// AdamW hyper-parameters shared by every group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdamWSettings {
+    pub beta_1: f32,
+    pub beta_2: f32,
+    pub epsilon: f32,
+    pub weight_decay: f32,
+}
+
+/// AdamW over parameter groups.
+pub struct GroupedAdamW<M: AutodiffModule<B>, B: AutodiffBackend> {
+    rule: GroupRule,
+    decayed: OptimizerAdaptor<AdamW, M, B>,
+    not_decayed: OptimizerAdaptor<AdamW, M, B>,
+}
+
+/// What a checkpoint keeps of the optimizer: the moments of both AdamWs.
+pub type GroupedRecord<M, B> = (
+    <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record,
+    <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record,
+);
+
+impl<M: AutodiffModule<B>, B: AutodiffBackend> GroupedAdamW<M, B> {
+    pub fn new(rule: GroupRule, settings: &AdamWSettings) -> Self {
+        let config = AdamWConfig::new()
+            .with_beta_1(settings.beta_1)
+            .with_beta_2(settings.beta_2)
+            .with_epsilon(settings.epsilon);
+        Self {
+            rule,
+            decayed: config.clone().with_weight_decay(settings.weight_decay).init(),
+            not_decayed: config.with_weight_decay(0.0).init(),
+        }
+    }
+
+    /// One update with base learning rate `lr`: each group is stepped with `lr` times its scale.
+    pub fn step(&mut self, lr: f64, mut module: M, mut grads: GradientsParams) -> M {
+        let mut splitter = Splitter { rule: &self.rule, stack: Vec::new(), from: &mut grads, groups: Vec::new() };
+        module.visit(&mut splitter);
+        for ((scale, decay), group) in splitter.groups {
+            let optimizer = if decay { &mut self.decayed } else { &mut self.not_decayed };
+            module = optimizer.step(lr * scale, module, group);
+        }
+        module
+    }
+
+    pub fn to_record(&self) -> GroupedRecord<M, B> {
+        (self.decayed.to_record(), self.not_decayed.to_record())
+    }
+
+    pub fn load_record(self, record: GroupedRecord<M, B>) -> Self {
+        Self {
+            rule: self.rule,
+            decayed: self.decayed.load_record(record.0),
+            not_decayed: self.not_decayed.load_record(record.1),
+        }
+    }
+}
+
+/// Moves each parameter's gradient into the group its path belongs to.
+struct Splitter<'a> {
+    rule: &'a GroupRule,
+    stack: Vec<String>,
+    from: &'a mut GradientsParams,
+    groups: Vec<((f64, bool), GradientsParams)>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for Splitter<'_> {
+    fn enter_module(&mut self, name: &str, _container: &str) {
+        self.stack.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container: &str) {
+        self.stack.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let Some(grad) = self.from.remove::<B::InnerBackend, D>(param.id) else {
+            return;
+        };
+        let key = self.rule.group(&self.stack.join("."), D);
+        let index = match self.groups.iter().position(|(k, _)| *k == key) {
+            Some(index) => index,
+            None => {
+                self.groups.push((key, GradientsParams::new()));
+                self.groups.len() - 1
+            }
+        };
+        self.groups[index].1.register::<B::InnerBackend, D>(param.id, grad);
+    }
+}
+
+/// Scales all gradients so that their global L2 norm is at most `max_norm` (PyTorch's
+/// `clip_grad_norm_`); returns the norm before clipping.
+pub fn clip_global_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
+    module: &M,
+    grads: &mut GradientsParams,
+    max_norm: Option<f64>,
+) -> f64 {
+    let mut norm = NormVisitor::<B::InnerBackend> { grads, sum: None };
+    module.visit(&mut norm);
+    let total = norm.sum.map_or(0.0, |s| s.into_scalar().elem::<f64>().sqrt());
+    if let Some(max_norm) = max_norm {
+        if total > max_norm {
+            let factor = max_norm / (total + 1e-6);
+            module.visit(&mut ScaleVisitor { grads, factor });
+        }
+    }
+    total
+}
+
+struct NormVisitor<'a, IB: Backend> {
+    grads: &'a GradientsParams,
+    sum: Option<Tensor<IB, 1>>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for NormVisitor<'_, B::InnerBackend> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(grad) = self.grads.get::<B::InnerBackend, D>(param.id) {
+            let squares = grad.square().sum();
+            self.sum = Some(match self.sum.take() {
+                Some(sum) => sum + squares,
+                None => squares,
+            });
+        }
+    }
+}
+
+struct ScaleVisitor<'a> {
+    grads: &'a mut GradientsParams,
+    factor: f64,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for ScaleVisitor<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(grad) = self.grads.remove::<B::InnerBackend, D>(param.id) {
+            self.grads.register::<B::InnerBackend, D>(param.id, grad.mul_scalar(self.factor));
+        }
+    }
+}

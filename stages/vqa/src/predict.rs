@@ -1,0 +1,197 @@
+//! `predict`: scores a tokenized split with a trained model and writes the prediction folder
+//! (`predictions.parquet` with the probability of each option, `submission.csv`, `meta.json`; see
+//! `pipeline-stages-ml`).
+//!
+//! Inputs: `model` (a `train` output, or a fine-tuned checkpoint in the official PyTorch layout,
+//! `.pth` or safetensors, whose sizes `architecture` states), `data` (a `tokenize` output) and
+//! `images` (an `images` output at the model's size).
+
+use std::path::Path;
+
+use beit3::{LoadOptions, VqaConfig, VqaModel, load_checkpoint};
+use burn::module::AutodiffModule;
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use pipeline_api::{ParamError, Stage, StageContext, StageError};
+use pipeline_stages_images::PackedImages;
+use pipeline_stages_ml::prediction::{META_FILE, PREDICTIONS_FILE, Predictions, SUBMISSION_FILE};
+use pipeline_stages_ml::prediction_io::write_folder;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::architecture::{Head, ModelSpec, vqa_config};
+use crate::batches::{BatchMaker, ImageMode};
+use crate::device::{DeviceSpec, OnBackend, Precision, dispatch};
+use crate::examples::{self, Examples};
+use crate::saved_model::{self, ModelInfo, param_total};
+use crate::score::score;
+
+pub struct Predict;
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PredictParams {
+    /// The split to score (`<split>.parquet` of the `data` input).
+    #[serde(default = "default_split")]
+    pub split: String,
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// `"cpu"`, `"cuda"` or `"cuda:N"`.
+    #[serde(default = "default_device")]
+    pub device: DeviceSpec,
+    #[serde(default)]
+    pub precision: Precision,
+    /// Required when `model` is a checkpoint file rather than a `train` output:
+    /// `{ model = "large", image_size = 480, head = "joint" }` (`head.3` has 4 outputs for
+    /// `joint`, 1 for `choice`).
+    #[serde(default)]
+    pub architecture: Option<Architecture>,
+}
+
+/// The sizes of a checkpoint trained elsewhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Architecture {
+    pub model: ModelSpec,
+    pub image_size: usize,
+    pub head: Head,
+}
+
+fn default_split() -> String {
+    "test".into()
+}
+fn default_batch() -> usize {
+    24
+}
+fn default_device() -> DeviceSpec {
+    DeviceSpec::Cpu
+}
+
+impl Stage for Predict {
+    const KIND: &'static str = "predict";
+    const VERSION: &'static str = "1";
+    const DOC: &'static str = "Scores a tokenized split with a trained BEiT-3 (a train output, or an official-layout \
+        fine-tuned checkpoint with `architecture`): probabilities over A-D per question, submission.csv, \
+        meta.json. Inputs: model, data, images.";
+    type Params = PredictParams;
+
+    fn validate(params: &PredictParams) -> Result<(), ParamError> {
+        if params.batch_size == 0 {
+            return Err(ParamError::new("batch_size", "must be at least 1"));
+        }
+        if let Some(a) = &params.architecture {
+            vqa_config(&a.model, a.image_size, a.head, 0.0)?;
+        }
+        Ok(())
+    }
+
+    fn outputs(_params: &PredictParams) -> Vec<String> {
+        [PREDICTIONS_FILE, SUBMISSION_FILE, META_FILE].map(String::from).to_vec()
+    }
+
+    fn run(&self, params: &PredictParams, ctx: &mut StageContext<'_>) -> Result<(), StageError> {
+        let model = ctx.input("model")?.to_path_buf();
+        let source = ModelSource::resolve(&model, params)?;
+        let split = examples::read(&examples::split_file(ctx.input("data")?, &params.split))?;
+        let images = PackedImages::open(ctx.input("images")?).map_err(|e| StageError::failed(e.to_string()))?;
+        let gpus = ctx.gpus.to_vec();
+        let job = PredictJob { source, split, images, params: params.clone(), ctx };
+        dispatch(params.device, params.precision, &gpus, job)?
+    }
+}
+
+/// Where the weights come from.
+enum ModelSource {
+    /// A `train` output folder.
+    Trained { dir: std::path::PathBuf, info: ModelInfo },
+    /// An official-layout checkpoint file.
+    Checkpoint { file: std::path::PathBuf, config: VqaConfig, head: Head },
+}
+
+impl ModelSource {
+    fn resolve(path: &Path, params: &PredictParams) -> Result<Self, StageError> {
+        if path.is_dir() {
+            let info = saved_model::read_info(path)?;
+            return Ok(ModelSource::Trained { dir: path.to_path_buf(), info });
+        }
+        let Some(a) = &params.architecture else {
+            return Err(StageError::failed(format!(
+                "`{}` is a checkpoint file: state its sizes with \
+                 `architecture = {{ model = \"large\", image_size = 480, head = \"joint\" }}`",
+                path.display()
+            )));
+        };
+        let config = vqa_config(&a.model, a.image_size, a.head, 0.0).map_err(|e| StageError::failed(e.to_string()))?;
+        Ok(ModelSource::Checkpoint { file: path.to_path_buf(), config, head: a.head })
+    }
+
+    fn config(&self) -> (&VqaConfig, Head, bool) {
+        match self {
+            ModelSource::Trained { info, .. } => (&info.config, info.head, info.blank_images),
+            ModelSource::Checkpoint { config, head, .. } => (config, *head, false),
+        }
+    }
+
+    fn load<B: Backend>(&self, device: &B::Device) -> Result<VqaModel<B>, StageError> {
+        match self {
+            ModelSource::Trained { dir, .. } => Ok(saved_model::load(dir, device)?.0),
+            ModelSource::Checkpoint { file, config, .. } => {
+                let mut model = VqaModel::new(config, device).map_err(|e| StageError::failed(e.to_string()))?;
+                let options = LoadOptions::default();
+                load_checkpoint(&mut model, file, &options).map_err(|e| StageError::failed(e.to_string()))?;
+                Ok(model)
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            ModelSource::Trained { dir, .. } => format!("trained model {}", dir.display()),
+            ModelSource::Checkpoint { file, .. } => format!("checkpoint {}", file.display()),
+        }
+    }
+}
+
+struct PredictJob<'a, 'c> {
+    source: ModelSource,
+    split: Examples,
+    images: PackedImages,
+    params: PredictParams,
+    ctx: &'a mut StageContext<'c>,
+}
+
+impl OnBackend for PredictJob<'_, '_> {
+    type Output = Result<(), StageError>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+        let (config, head, blank) = self.source.config();
+        if self.split.sequences != head.sequences() {
+            return Err(StageError::failed(format!(
+                "`{}` has {} sequences per question but the model's head is {head:?} ({} expected): \
+                 bind the tokenize output whose layout matches",
+                self.split.path.display(),
+                self.split.sequences,
+                head.sequences()
+            )));
+        }
+        let model = self.source.load::<B>(&device)?.valid();
+        let mode = if blank { ImageMode::Blank } else { ImageMode::Plain };
+        let maker = BatchMaker::new(&self.split, &self.images, config.encoder.img_size, mode, 0)?;
+        self.ctx.progress.start(self.split.len() as u64, "questions");
+        let scores = score(&model, &maker, self.split.len(), self.params.batch_size, &device, self.ctx.progress, self.ctx.cancel)?;
+        let predictions = Predictions::from_probs(self.split.ids.clone(), scores.probs);
+        let meta = serde_json::json!({
+            "params": param_total(config),
+            "model": format!("{}: BEiT-3 {:?} head, {} px", self.ctx.stage, head, config.encoder.img_size),
+            "source": self.source.describe(),
+            "split": self.params.split,
+            "device": self.params.device.to_string(),
+            "accuracy": scores.tally.map(|t| t.accuracy()),
+        });
+        write_folder(self.ctx.out_dir, &predictions, &meta)?;
+        if let Some(tally) = scores.tally {
+            self.ctx.log_line(&format!("{}: accuracy {:.2}% over {} questions", self.params.split, 100.0 * tally.accuracy(), tally.samples));
+        }
+        Ok(())
+    }
+}

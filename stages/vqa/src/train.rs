@@ -1,0 +1,234 @@
+//! `train`: fine-tunes BEiT-3 on a tokenized multiple-choice split (from an official checkpoint,
+//! or from scratch for small models), validates each epoch, checkpoints each epoch (a killed run
+//! resumes), and writes the final model with its training curves.
+//!
+//! Inputs: `data` (a `tokenize` output holding `<train_split>.parquet` and `<val_split>.parquet`),
+//! `images` (an `images` output packed at `image_size`), optionally `checkpoint` (an official
+//! `.pth` or safetensors file; pretrained 224-px files are interpolated to `image_size`).
+
+use pipeline_api::{ParamError, Stage, StageContext, StageError};
+use pipeline_stages_images::augment::AugmentConfig;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::architecture::{Head, ModelSpec, vqa_config};
+use crate::curves::CURVES_PNG;
+use crate::device::{DeviceSpec, Precision, dispatch};
+use crate::history::{EPOCHS_CSV, METRICS_JSON, STEPS_CSV};
+use crate::saved_model::{MODEL_FILE, MODEL_INFO};
+use crate::trainer::TrainJob;
+
+pub struct Train;
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainParams {
+    /// `"base"`, `"large"`, or custom sizes `{ embed_dim, depth, num_heads, ffn_dim, patch_size, vocab_size }`.
+    pub model: ModelSpec,
+    /// Square input size in pixels (the `images` input must be packed at this size).
+    pub image_size: usize,
+    /// `choice` (reads the `choice` token layout) or `joint` (the `joint` layout).
+    pub head: Head,
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Questions per optimizer step (per micro-batch when `accumulate` > 1).
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Micro-batches whose gradients are summed before each optimizer step.
+    #[serde(default = "one")]
+    pub accumulate: usize,
+    /// Peak learning rate.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// Floor of the cosine schedule.
+    #[serde(default = "default_min_lr")]
+    pub min_lr: f64,
+    /// Linear warm-up from 0, in epochs (fractions allowed).
+    #[serde(default = "default_warmup")]
+    pub warmup_epochs: f64,
+    /// Layer-wise learning-rate decay (1.0 = none, as in the VQA recipe).
+    #[serde(default = "default_layer_decay")]
+    pub layer_decay: f64,
+    /// Learning-rate multiplier of the task head (`head.*`; not the pooler).
+    #[serde(default = "default_head_lr")]
+    pub head_lr_scale: f64,
+    /// Decoupled weight decay (not applied to biases, norms, the CLS token and the vision positions).
+    #[serde(default = "default_weight_decay")]
+    pub weight_decay: f64,
+    /// AdamW (beta1, beta2).
+    #[serde(default = "default_betas")]
+    pub betas: [f64; 2],
+    /// AdamW epsilon.
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+    /// Drop-path rate of the last layer (linear from 0 at the first).
+    #[serde(default)]
+    pub drop_path: f64,
+    /// Clip the global gradient norm to this value (unset: no clipping, as in the recipe).
+    #[serde(default)]
+    pub clip_grad: Option<f64>,
+    /// Seed of the initialisation, shuffling, augmentation and drop path.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default)]
+    pub precision: Precision,
+    /// `"cpu"`, `"cuda"` or `"cuda:N"`.
+    #[serde(default = "default_device")]
+    pub device: DeviceSpec,
+    /// Training augmentation: `true` (random resized crop, flip, RandAugment), `false`, or a
+    /// table `{ crop, flip, randaug }`. Flipping swaps left and right: turn it off when questions ask.
+    #[serde(default = "default_augment")]
+    pub augment: AugmentSwitch,
+    /// Text-only control: every image is replaced by mid-grey (in training and prediction).
+    #[serde(default)]
+    pub blank_images: bool,
+    #[serde(default = "default_train_split")]
+    pub train_split: String,
+    /// Validated at the end of each epoch; `""` skips validation.
+    #[serde(default = "default_val_split")]
+    pub val_split: String,
+    /// Questions per validation batch (unset: 1.5 x batch_size, as the reference).
+    #[serde(default)]
+    pub eval_batch_size: Option<usize>,
+    /// Which epoch's weights become the output model: `last` or `best` (validation accuracy).
+    #[serde(default)]
+    pub keep: Keep,
+}
+
+/// `augment = true | false | { crop, flip, randaug }`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AugmentSwitch {
+    On(bool),
+    Custom(AugmentConfig),
+}
+
+impl AugmentSwitch {
+    pub fn config(self) -> Option<AugmentConfig> {
+        match self {
+            AugmentSwitch::On(true) => Some(AugmentConfig::default()),
+            AugmentSwitch::On(false) => None,
+            AugmentSwitch::Custom(config) => Some(config),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    #[default]
+    Last,
+    Best,
+}
+
+fn default_epochs() -> usize {
+    5
+}
+fn default_batch() -> usize {
+    16
+}
+fn one() -> usize {
+    1
+}
+fn default_lr() -> f64 {
+    2e-5
+}
+fn default_min_lr() -> f64 {
+    1e-6
+}
+fn default_warmup() -> f64 {
+    1.0
+}
+fn default_layer_decay() -> f64 {
+    1.0
+}
+fn default_head_lr() -> f64 {
+    20.0
+}
+fn default_weight_decay() -> f64 {
+    0.01
+}
+fn default_betas() -> [f64; 2] {
+    [0.9, 0.98]
+}
+fn default_eps() -> f64 {
+    1e-8
+}
+fn default_seed() -> u64 {
+    42
+}
+fn default_device() -> DeviceSpec {
+    DeviceSpec::Cpu
+}
+fn default_augment() -> AugmentSwitch {
+    AugmentSwitch::On(true)
+}
+fn default_train_split() -> String {
+    "train".into()
+}
+fn default_val_split() -> String {
+    "val".into()
+}
+
+impl TrainParams {
+    fn check(&self) -> Result<(), ParamError> {
+        vqa_config(&self.model, self.image_size, self.head, self.drop_path)?;
+        let positive = [
+            ("epochs", self.epochs),
+            ("batch_size", self.batch_size),
+            ("accumulate", self.accumulate),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(ParamError::new(*name, "must be at least 1"));
+        }
+        if !(self.lr > 0.0 && self.lr < 1.0) || !(0.0..=self.lr).contains(&self.min_lr) {
+            return Err(ParamError::new("lr", "needs 0 < min_lr <= lr < 1"));
+        }
+        if !(0.0..=self.epochs as f64).contains(&self.warmup_epochs) {
+            return Err(ParamError::new("warmup_epochs", "must be between 0 and `epochs`"));
+        }
+        if self.betas.iter().any(|b| !(0.0..1.0).contains(b)) {
+            return Err(ParamError::new("betas", "each beta must be in [0, 1)"));
+        }
+        if !(self.layer_decay > 0.0 && self.layer_decay <= 1.0) {
+            return Err(ParamError::new("layer_decay", "must be in (0, 1]"));
+        }
+        if self.clip_grad.is_some_and(|c| c <= 0.0) {
+            return Err(ParamError::new("clip_grad", "must be positive (or unset for no clipping)"));
+        }
+        if self.train_split.is_empty() {
+            return Err(ParamError::new("train_split", "must name a split"));
+        }
+        Ok(())
+    }
+}
+
+impl Stage for Train {
+    const KIND: &'static str = "train";
+    const VERSION: &'static str = "1";
+    const DOC: &'static str = "Fine-tunes BEiT-3 (choice or joint head) on a tokenized split with AdamW, \
+        warm-up + cosine, layer decay and a 20x head learning rate; validates and checkpoints each \
+        epoch (a killed run resumes); writes model.bpk, model.json, curves and metrics. Inputs: data, \
+        images, optional checkpoint.";
+    type Params = TrainParams;
+
+    fn validate(params: &TrainParams) -> Result<(), ParamError> {
+        params.check()
+    }
+
+    fn outputs(_params: &TrainParams) -> Vec<String> {
+        [MODEL_FILE, MODEL_INFO, STEPS_CSV, EPOCHS_CSV, METRICS_JSON, CURVES_PNG]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn resumable(_params: &TrainParams) -> bool {
+        true
+    }
+
+    fn run(&self, params: &TrainParams, ctx: &mut StageContext<'_>) -> Result<(), StageError> {
+        let job = TrainJob::prepare(params, ctx)?;
+        let (device, precision, gpus) = (params.device, params.precision, ctx.gpus.to_vec());
+        dispatch(device, precision, &gpus, job.bind(ctx))?
+    }
+}

@@ -1,0 +1,399 @@
+//! The training loop behind the `train` stage: data preparation (backend-independent), then per
+//! epoch: shuffled batches (made ahead on a worker thread), forward, cross-entropy over the four
+//! options, backward, gradient accumulation, global-norm clipping, the scheduled grouped AdamW
+//! step; validation; a checkpoint. Resumes from the last checkpoint of an interrupted run.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use beit3::{LoadOptions, VqaConfig, VqaModel, load_checkpoint};
+use burn::module::AutodiffModule;
+use burn::optim::{GradientsAccumulator, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use pipeline_api::{StageContext, StageError};
+use pipeline_stages_images::PackedImages;
+
+use crate::architecture::{Head, vqa_config};
+use crate::batches::{BatchMaker, HostBatch, ImageMode, batch_rows, for_each_batch};
+use crate::checkpoint::{self, TrainState};
+use crate::curves::{CURVES_PNG, write_curves};
+use crate::device::OnBackend;
+use crate::examples::{self, Examples};
+use crate::forward::{DeviceBatch, loss_and_correct, option_logits};
+use crate::history::{EpochRecord, StepRecord, Tally};
+use crate::optim::{AdamWSettings, GroupRule, GroupedAdamW, clip_global_norm};
+use crate::saved_model::{self, MODEL_FILE, ModelInfo};
+use crate::schedule::WarmupCosine;
+use crate::score::score;
+use crate::train::{Keep, TrainParams};
+
+/// Everything training needs that does not depend on the backend.
+pub struct TrainJob {
+    params: TrainParams,
+    config: VqaConfig,
+    train: Examples,
+    val: Option<Examples>,
+    images: PackedImages,
+    checkpoint: Option<PathBuf>,
+}
+
+/// Folder holding the best model so far when `keep = "best"`.
+const BEST_DIR: &str = "best";
+
+impl TrainJob {
+    /// Reads the inputs and checks they fit the parameters.
+    pub fn prepare(params: &TrainParams, ctx: &StageContext<'_>) -> Result<Self, StageError> {
+        let config = vqa_config(&params.model, params.image_size, params.head, params.drop_path)
+            .map_err(|e| StageError::failed(e.to_string()))?;
+        let data = ctx.input("data")?;
+        let train = examples::read(&examples::split_file(data, &params.train_split))?;
+        let val = match params.val_split.as_str() {
+            "" => None,
+            split => Some(examples::read(&examples::split_file(data, split))?),
+        };
+        for split in std::iter::once(&train).chain(&val) {
+            check_fits(split, params.head, &config)?;
+            split.require_labels()?;
+        }
+        let images_dir = ctx.input("images")?;
+        let images = PackedImages::open(images_dir).map_err(|e| StageError::failed(e.to_string()))?;
+        let checkpoint = match ctx.inputs.get("checkpoint") {
+            Some(_) => Some(ctx.input("checkpoint")?.to_path_buf()),
+            None => None,
+        };
+        Ok(Self { params: params.clone(), config, train, val, images, checkpoint })
+    }
+
+    /// The job with the stage context it reports to.
+    pub fn bind<'a, 'c>(self, ctx: &'a mut StageContext<'c>) -> BoundTrain<'a, 'c> {
+        BoundTrain { job: self, ctx }
+    }
+
+    fn image_mode(&self, training: bool) -> ImageMode {
+        match (self.params.blank_images, training.then(|| self.params.augment.config()).flatten()) {
+            (true, _) => ImageMode::Blank,
+            (false, Some(config)) => ImageMode::Augmented(config),
+            (false, None) => ImageMode::Plain,
+        }
+    }
+
+    fn eval_batch(&self) -> usize {
+        self.params.eval_batch_size.unwrap_or((self.params.batch_size * 3).div_ceil(2))
+    }
+
+    fn schedule(&self) -> WarmupCosine {
+        let per_epoch = self.train.len().div_ceil(self.params.batch_size).div_ceil(self.params.accumulate);
+        WarmupCosine {
+            peak: self.params.lr,
+            floor: self.params.min_lr,
+            warmup_steps: (self.params.warmup_epochs * per_epoch as f64).round() as usize,
+            total_steps: per_epoch * self.params.epochs,
+        }
+    }
+
+    fn fingerprint(&self) -> String {
+        serde_json::to_string(&self.params).unwrap_or_default()
+    }
+}
+
+/// The head must match the token layout, and every token id must have an embedding row.
+fn check_fits(split: &Examples, head: Head, config: &VqaConfig) -> Result<(), StageError> {
+    if split.sequences != head.sequences() {
+        let layout = Head::for_sequences(split.sequences).map_or("an unknown", |h| match h {
+            Head::Choice => "the `choice`",
+            Head::Joint => "the `joint`",
+        });
+        return Err(StageError::failed(format!(
+            "`{}` holds {} sequences per question ({layout} layout) but head = {:?}: \
+             bind the tokenize output whose layout matches the head",
+            split.path.display(),
+            split.sequences,
+            head
+        )));
+    }
+    let largest = split.tokens.iter().copied().max().unwrap_or(0);
+    if largest as usize >= config.encoder.vocab_size {
+        return Err(StageError::failed(format!(
+            "`{}` holds token id {largest} but the model has {} embedding rows: \
+             set the model's vocab_size above the tokenizer's vocabulary",
+            split.path.display(),
+            config.encoder.vocab_size
+        )));
+    }
+    if split.max_len > config.encoder.max_text_len() {
+        return Err(StageError::failed(format!(
+            "`{}` has sequences of {} tokens; the model takes at most {}",
+            split.path.display(),
+            split.max_len,
+            config.encoder.max_text_len()
+        )));
+    }
+    Ok(())
+}
+
+pub struct BoundTrain<'a, 'c> {
+    job: TrainJob,
+    ctx: &'a mut StageContext<'c>,
+}
+
+impl OnBackend for BoundTrain<'_, '_> {
+    type Output = Result<(), StageError>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+        let mut session = Session::<B>::start(&self.job, self.ctx, device)?;
+        for epoch in session.state.epoch..self.job.params.epochs {
+            session.epoch(&self.job, self.ctx, epoch)?;
+        }
+        session.finish(&self.job, self.ctx)
+    }
+}
+
+/// A training run on backend `B`.
+struct Session<B: AutodiffBackend> {
+    device: B::Device,
+    model: Option<VqaModel<B>>,
+    optimizer: Option<GroupedAdamW<VqaModel<B>, B>>,
+    state: TrainState,
+    schedule: WarmupCosine,
+}
+
+impl<B: AutodiffBackend> Session<B> {
+    /// A fresh model (from the checkpoint input when given), or the state of an interrupted run.
+    fn start(job: &TrainJob, ctx: &mut StageContext<'_>, device: B::Device) -> Result<Self, StageError> {
+        let p = &job.params;
+        let mut model = seeded_model::<B>(&job.config, p.seed, &device)?;
+        if let Some(file) = &job.checkpoint {
+            let report = load_checkpoint(&mut model, file, &LoadOptions::default())
+                .map_err(|e| StageError::failed(e.to_string()))?;
+            ctx.log_line(&format!(
+                "loaded {} tensors from {} (kept {} at their initialisation, ignored {})",
+                report.applied,
+                file.display(),
+                report.kept.len(),
+                report.unused.len()
+            ));
+        }
+        let rule = GroupRule { depth: job.config.encoder.depth, layer_decay: p.layer_decay, head_lr_scale: p.head_lr_scale };
+        let settings = AdamWSettings {
+            beta_1: p.betas[0] as f32,
+            beta_2: p.betas[1] as f32,
+            epsilon: p.eps as f32,
+            weight_decay: p.weight_decay as f32,
+        };
+        let mut optimizer = GroupedAdamW::new(rule, &settings);
+        let mut state = TrainState { epoch: 0, updates: 0, fingerprint: job.fingerprint(), history: Default::default() };
+        match checkpoint::latest_state(ctx.out_dir)? {
+            Some((saved, path)) if saved.fingerprint == state.fingerprint => {
+                (model, optimizer) = checkpoint::restore(&path, model, optimizer, &device)?;
+                ctx.log_line(&format!("resuming after epoch {} from {}", saved.epoch, path.display()));
+                state = saved;
+            }
+            Some(_) => checkpoint::remove_all(ctx.out_dir)?,
+            None => {}
+        }
+        let schedule = job.schedule();
+        Ok(Self { device, model: Some(model), optimizer: Some(optimizer), state, schedule })
+    }
+
+    fn model(&self) -> &VqaModel<B> {
+        self.model.as_ref().expect("the model is only taken during a step")
+    }
+
+    /// Trains one epoch (0-based `epoch`), validates, checkpoints.
+    fn epoch(&mut self, job: &TrainJob, ctx: &mut StageContext<'_>, epoch: usize) -> Result<(), StageError> {
+        let p = &job.params;
+        // Reseeded per epoch, so a resumed run draws the same drop-path masks as an uninterrupted one.
+        B::seed(&self.device, p.seed ^ ((epoch as u64 + 1) << 32));
+        let maker = BatchMaker::new(&job.train, &job.images, p.image_size, job.image_mode(true), p.seed)?;
+        let batches = batch_rows(job.train.len(), p.batch_size, Some((p.seed, epoch as u64)));
+        let per_epoch = batches.len() as u64;
+        ctx.progress.start(per_epoch * p.epochs as u64, "batches");
+        ctx.progress.set_position(per_epoch * epoch as u64);
+        let started = Instant::now();
+        let mut run = EpochRun { epoch: epoch + 1, tally: Tally::default(), step: Tally::default(), pending: 0, accumulator: GradientsAccumulator::new(), step_started: Instant::now() };
+        let last = batches.len();
+        let mut seen = 0;
+        for_each_batch(&maker, &batches, epoch as u64, |host| {
+            ctx.cancel.check()?;
+            seen += 1;
+            self.micro_batch(job, &mut run, host, seen == last)?;
+            ctx.progress.advance(1);
+            let rate = run.tally.samples as f64 / started.elapsed().as_secs_f64();
+            ctx.progress.message(&format!(
+                "epoch {}/{} loss {:.4} acc {:.1}% {rate:.1} q/s",
+                epoch + 1,
+                p.epochs,
+                run.tally.loss(),
+                100.0 * run.tally.accuracy()
+            ));
+            Ok(())
+        })?;
+        let seconds = started.elapsed().as_secs_f64();
+        let val = self.validate(job, ctx)?;
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: run.tally.loss(),
+            train_accuracy: run.tally.accuracy(),
+            val_loss: val.map(|v| v.loss()),
+            val_accuracy: val.map(|v| v.accuracy()),
+            seconds,
+            samples_per_s: run.tally.samples as f64 / seconds,
+        };
+        ctx.log_line(&epoch_line(&record, p.epochs));
+        self.state.history.epochs.push(record);
+        self.state.epoch = epoch + 1;
+        self.after_epoch(job, ctx)
+    }
+
+    /// Forward and backward on one micro-batch; an optimizer step when it closes a step.
+    fn micro_batch(&mut self, job: &TrainJob, run: &mut EpochRun<B>, host: HostBatch, closes_epoch: bool) -> Result<(), StageError> {
+        let rows = host.rows.len() as u64;
+        let batch = DeviceBatch::<B>::new(host, &self.device);
+        let labels = batch.labels.clone().expect("training splits are labelled");
+        let model = self.model.take().expect("model present between steps");
+        let (loss, correct) = loss_and_correct(option_logits(&model, &batch), labels);
+        let loss_value = loss.clone().into_scalar().elem::<f64>();
+        if !loss_value.is_finite() {
+            return Err(StageError::failed(format!(
+                "the training loss became {loss_value} at step {}: lower `lr` or set `clip_grad`",
+                self.state.updates + 1
+            )));
+        }
+        let correct = correct.into_scalar().elem::<i64>() as u64;
+        run.tally.add(loss_value, correct, rows);
+        run.step.add(loss_value, correct, rows);
+        let grads = GradientsParams::from_grads(loss.div_scalar(job.params.accumulate as f64).backward(), &model);
+        run.accumulator.accumulate(&model, grads);
+        run.pending += 1;
+        self.model = Some(model);
+        if run.pending == job.params.accumulate || closes_epoch {
+            self.optimizer_step(job, run);
+        }
+        Ok(())
+    }
+
+    fn optimizer_step(&mut self, job: &TrainJob, run: &mut EpochRun<B>) {
+        let model = self.model.take().expect("model present between steps");
+        let mut grads = run.accumulator.grads();
+        let grad_norm = clip_global_norm(&model, &mut grads, job.params.clip_grad);
+        let lr = self.schedule.at(self.state.updates);
+        let optimizer = self.optimizer.as_mut().expect("optimizer present");
+        self.model = Some(optimizer.step(lr, model, grads));
+        self.state.updates += 1;
+        let seconds = run.step_started.elapsed().as_secs_f64();
+        self.state.history.steps.push(StepRecord {
+            step: self.state.updates,
+            epoch: run.epoch,
+            lr,
+            loss: run.step.loss(),
+            accuracy: run.step.accuracy(),
+            grad_norm,
+            samples_per_s: run.step.samples as f64 / seconds.max(1e-9),
+        });
+        run.step = Tally::default();
+        run.pending = 0;
+        run.step_started = Instant::now();
+    }
+
+    fn validate(&self, job: &TrainJob, ctx: &mut StageContext<'_>) -> Result<Option<Tally>, StageError> {
+        let Some(val) = &job.val else { return Ok(None) };
+        let p = &job.params;
+        ctx.progress.message("validating");
+        let maker = BatchMaker::new(val, &job.images, p.image_size, job.image_mode(false), p.seed)?;
+        let model = self.model().valid();
+        let silent = pipeline_api::SilentProgress;
+        let scores = score(&model, &maker, val.len(), job.eval_batch(), &self.device, &silent, ctx.cancel)?;
+        Ok(scores.tally)
+    }
+
+    /// Saves the best model so far (when kept), the checkpoint, and the curves so far.
+    fn after_epoch(&mut self, job: &TrainJob, ctx: &mut StageContext<'_>) -> Result<(), StageError> {
+        let history = &self.state.history;
+        let current = history.epochs.last().expect("an epoch was just recorded");
+        if job.params.keep == Keep::Best && history.best_epoch().map(|b| b.epoch) == Some(current.epoch) {
+            let info = ModelInfo::new(job.config.clone(), job.params.head, job.params.blank_images, current.epoch, current.val_accuracy);
+            let best = ctx.out_dir.join(BEST_DIR);
+            std::fs::create_dir_all(&best).map_err(|e| StageError::io("creating the best-model folder", e))?;
+            saved_model::save(&best, &self.model().valid(), &info)?;
+        }
+        checkpoint::save(ctx.out_dir, self.model(), self.optimizer.as_ref().expect("optimizer"), &self.state)?;
+        self.write_reports(job, ctx)
+    }
+
+    fn write_reports(&self, job: &TrainJob, ctx: &StageContext<'_>) -> Result<(), StageError> {
+        let history = &self.state.history;
+        history.write(ctx.out_dir)?;
+        let title = format!("{} ({:?} head)", ctx.stage, job.params.head);
+        write_curves(history, &title, &ctx.out_dir.join(CURVES_PNG))
+    }
+
+    /// Writes the output model and removes the checkpoints.
+    fn finish(self, job: &TrainJob, ctx: &mut StageContext<'_>) -> Result<(), StageError> {
+        let p = &job.params;
+        let out = ctx.out_dir;
+        let history = &self.state.history;
+        let best = out.join(BEST_DIR);
+        if p.keep == Keep::Best && best.join(MODEL_FILE).is_file() {
+            for name in [MODEL_FILE, saved_model::MODEL_INFO] {
+                std::fs::rename(best.join(name), out.join(name))
+                    .map_err(|e| StageError::io(format!("moving the best model into `{}`", out.display()), e))?;
+            }
+            std::fs::remove_dir_all(&best).map_err(|e| StageError::io("removing the best-model folder", e))?;
+        } else {
+            let last = history.epochs.last();
+            let info = ModelInfo::new(job.config.clone(), p.head, p.blank_images, p.epochs, last.and_then(|e| e.val_accuracy));
+            saved_model::save(out, &self.model().valid(), &info)?;
+        }
+        self.write_reports(job, ctx)?;
+        checkpoint::remove_all(out)
+    }
+}
+
+/// Burn's CPU backend draws from one random generator per process, and parameters are initialised
+/// on first use: stages training at once would interleave their draws. Seeding and initialising
+/// every parameter under one lock makes the initial weights a function of the seed alone.
+fn seeded_model<B: AutodiffBackend>(config: &VqaConfig, seed: u64, device: &B::Device) -> Result<VqaModel<B>, StageError> {
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = INIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    B::seed(device, seed);
+    let model = VqaModel::<B>::new(config, device).map_err(|e| StageError::failed(e.to_string()))?;
+    model.visit(&mut Materialise);
+    Ok(model)
+}
+
+/// Touches every parameter, which initialises the lazy ones.
+struct Materialise;
+
+impl<B: Backend> burn::module::ModuleVisitor<B> for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+        let _ = param.val();
+    }
+}
+
+/// Running state of one epoch.
+struct EpochRun<B: AutodiffBackend> {
+    /// 1-based.
+    epoch: usize,
+    tally: Tally,
+    /// Since the last optimizer step.
+    step: Tally,
+    pending: usize,
+    accumulator: GradientsAccumulator<VqaModel<B>>,
+    step_started: Instant,
+}
+
+fn epoch_line(e: &EpochRecord, epochs: usize) -> String {
+    let val = match (e.val_loss, e.val_accuracy) {
+        (Some(loss), Some(acc)) => format!(", val loss {loss:.4} acc {:.2}%", 100.0 * acc),
+        _ => String::new(),
+    };
+    format!(
+        "epoch {}/{epochs}: train loss {:.4} acc {:.2}%{val}, {:.1} s, {:.1} questions/s",
+        e.epoch,
+        e.train_loss,
+        100.0 * e.train_accuracy,
+        e.seconds,
+        e.samples_per_s
+    )
+}
