@@ -8,7 +8,8 @@ use common::Project;
 
 /// `pipelines/demo.toml` with the project root at the manifest's folder and a smaller workload.
 fn reduced_demo() -> String {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/demo.toml")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/demo.toml"))
+        .unwrap();
     let edits = [
         ("root = \"..\"", "root = \".\""),
         ("images = 600", "images = 60"),
@@ -43,7 +44,12 @@ fn demo_runs_then_reruns_nothing_then_trains_only_an_added_member() {
     let project = Project::new(&reduced_demo());
     let first = project.run(&[]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert_eq!(first.ran().len(), 12, "every stage runs once: {:?}", first.outcomes);
+    assert_eq!(
+        first.ran().len(),
+        12,
+        "every stage runs once: {:?}",
+        first.outcomes
+    );
     let metrics: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(find(&project, "metrics.json", "overall")).unwrap(),
     )
@@ -53,7 +59,11 @@ fn demo_runs_then_reruns_nothing_then_trains_only_an_added_member() {
 
     let again = project.run(&[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert!(again.ran().is_empty(), "a second run is a no-op: {:?}", again.outcomes);
+    assert!(
+        again.ran().is_empty(),
+        "a second run is a no-op: {:?}",
+        again.outcomes
+    );
 
     project.edit(
         "members = [\"@predict_choice\", \"@predict_joint\"]",

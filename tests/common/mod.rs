@@ -28,13 +28,19 @@ impl RunResult {
     }
 
     pub fn with_outcome(&self, outcome: &str) -> Vec<&str> {
-        self.outcomes.iter().filter(|(_, o)| *o == outcome).map(|(s, _)| s.as_str()).collect()
+        self.outcomes
+            .iter()
+            .filter(|(_, o)| *o == outcome)
+            .map(|(s, _)| s.as_str())
+            .collect()
     }
 }
 
 impl Project {
     pub fn new(manifest: &str) -> Self {
-        let project = Self { dir: tempfile::tempdir().expect("temp dir") };
+        let project = Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
         project.write("pipeline.toml", manifest);
         project
     }
@@ -50,7 +56,8 @@ impl Project {
     }
 
     pub fn read(&self, relative: &str) -> String {
-        std::fs::read_to_string(self.path(relative)).unwrap_or_else(|e| panic!("reading {relative}: {e}"))
+        std::fs::read_to_string(self.path(relative))
+            .unwrap_or_else(|e| panic!("reading {relative}: {e}"))
     }
 
     /// Replaces `from` by `to` in the manifest.
@@ -100,10 +107,17 @@ pub fn parse_run(output: &Output) -> RunResult {
     let mut outcomes = BTreeMap::new();
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(stdout.trim()) {
         for stage in value["stages"].as_array().unwrap() {
-            outcomes.insert(stage["stage"].as_str().unwrap().to_string(), stage["outcome"].as_str().unwrap().to_string());
+            outcomes.insert(
+                stage["stage"].as_str().unwrap().to_string(),
+                stage["outcome"].as_str().unwrap().to_string(),
+            );
         }
     }
-    RunResult { code: output.status.code().unwrap_or(-1), stderr, outcomes }
+    RunResult {
+        code: output.status.code().unwrap_or(-1),
+        stderr,
+        outcomes,
+    }
 }
 
 /// An `exec` stage table whose shell script writes `out.txt`.

@@ -17,7 +17,9 @@ type AB = Autodiff<B>;
 
 /// Gradient tolerance (absolute), 10x tighter than the fixture README asks (1e-4); the reference
 /// is within 4.9e-7 of a float64 computation, and this model within 3.5e-7 of the reference.
-const GRAD_TOL: f32 = 1e-5;
+// With the CPU backend's SIMD kernels (enabled for training speed) the largest difference is
+// 1.8e-5 (3.5e-7 with the scalar kernels): the summation order of the f32 reductions differs.
+const GRAD_TOL: f32 = 5e-5;
 
 struct GradCheck<'a> {
     grads: &'a <AB as AutodiffBackend>::Gradients,

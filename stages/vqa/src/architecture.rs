@@ -127,7 +127,10 @@ pub fn vqa_config(
         },
     }
     .with_drop_path_rate(drop_path);
-    let config = VqaConfig { encoder, task: head.task() };
+    let config = VqaConfig {
+        encoder,
+        task: head.task(),
+    };
     config
         .validate()
         .map_err(|e| ParamError::new("model", e.to_string()))?;
@@ -148,26 +151,44 @@ mod tests {
 
     #[test]
     fn reads_presets_and_custom_tables() {
-        assert_eq!(parse("model = \"large\"").unwrap(), ModelSpec::Preset(Preset::Large));
-        let custom = parse("model = { embed_dim = 32, depth = 2, num_heads = 4, ffn_dim = 64 }").unwrap();
-        let ModelSpec::Custom(dims) = custom else { panic!("not custom") };
-        assert_eq!((dims.embed_dim, dims.patch_size, dims.vocab_size), (32, 16, 64010));
+        assert_eq!(
+            parse("model = \"large\"").unwrap(),
+            ModelSpec::Preset(Preset::Large)
+        );
+        let custom =
+            parse("model = { embed_dim = 32, depth = 2, num_heads = 4, ffn_dim = 64 }").unwrap();
+        let ModelSpec::Custom(dims) = custom else {
+            panic!("not custom")
+        };
+        assert_eq!(
+            (dims.embed_dim, dims.patch_size, dims.vocab_size),
+            (32, 16, 64010)
+        );
     }
 
     #[test]
     fn names_what_is_wrong() {
         let err = parse("model = \"huge\"").unwrap_err().to_string();
-        assert!(err.contains("huge") && err.contains("\"base\", \"large\""), "{err}");
-        let err = parse("model = { embed_dim = 32, depht = 2 }").unwrap_err().to_string();
+        assert!(
+            err.contains("huge") && err.contains("\"base\", \"large\""),
+            "{err}"
+        );
+        let err = parse("model = { embed_dim = 32, depht = 2 }")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("depht"), "{err}");
     }
 
     #[test]
     fn checks_sizes_fit() {
-        let spec = parse("model = { embed_dim = 30, depth = 2, num_heads = 4, ffn_dim = 64 }").unwrap();
+        let spec =
+            parse("model = { embed_dim = 30, depth = 2, num_heads = 4, ffn_dim = 64 }").unwrap();
         let err = vqa_config(&spec, 32, Head::Joint, 0.0).unwrap_err();
         assert!(err.to_string().contains("num_heads"), "{err}");
         let large = vqa_config(&ModelSpec::Preset(Preset::Large), 480, Head::Choice, 0.15).unwrap();
-        assert_eq!((large.encoder.embed_dim, large.task.num_classes()), (1024, 1));
+        assert_eq!(
+            (large.encoder.embed_dim, large.task.num_classes()),
+            (1024, 1)
+        );
     }
 }

@@ -86,7 +86,13 @@ impl<'a> BatchMaker<'a> {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { examples, images, image_rows, mode, seed })
+        Ok(Self {
+            examples,
+            images,
+            image_rows,
+            mode,
+            seed,
+        })
     }
 
     /// The batch of `rows`; `epoch` varies the augmentation.
@@ -126,7 +132,8 @@ impl<'a> BatchMaker<'a> {
             }
             ImageMode::Plain => pixels,
             ImageMode::Augmented(config) => {
-                let mut rng = Rng::for_item(self.seed ^ epoch.wrapping_mul(0x9E37_79B9), row as u64);
+                let mut rng =
+                    Rng::for_item(self.seed ^ epoch.wrapping_mul(0x9E37_79B9), row as u64);
                 augmented = config.apply(pixels, size, &mut rng);
                 &augmented
             }
@@ -169,7 +176,10 @@ pub fn batch_rows(n: usize, batch_size: usize, shuffle: Option<(u64, u64)>) -> V
     if let Some((seed, epoch)) = shuffle {
         Rng::for_item(seed, epoch).shuffle(&mut order);
     }
-    order.chunks(batch_size.max(1)).map(<[usize]>::to_vec).collect()
+    order
+        .chunks(batch_size.max(1))
+        .map(<[usize]>::to_vec)
+        .collect()
 }
 
 /// Calls `consume` on each batch of `batches`, made by `maker` on a worker thread one or two

@@ -58,16 +58,21 @@ pub fn save<B: AutodiffBackend>(
     let root = out_dir.join(CHECKPOINTS);
     let partial = root.join(PARTIAL);
     if partial.exists() {
-        std::fs::remove_dir_all(&partial).map_err(io(format!("clearing `{}`", partial.display())))?;
+        std::fs::remove_dir_all(&partial)
+            .map_err(io(format!("clearing `{}`", partial.display())))?;
     }
     std::fs::create_dir_all(&partial).map_err(io(format!("creating `{}`", partial.display())))?;
     let model_path = partial.join(MODEL);
-    model.clone().save_file(&model_path, &recorder()).map_err(|e| record_error(&model_path, e))?;
+    model
+        .clone()
+        .save_file(&model_path, &recorder())
+        .map_err(|e| record_error(&model_path, e))?;
     let optim_path = partial.join(OPTIMIZER);
     Recorder::<B>::record(&recorder(), optimizer.to_record(), optim_path.clone())
         .map_err(|e| record_error(&optim_path, e))?;
     let text = serde_json::to_string(state).map_err(|e| record_error(&partial, e))?;
-    std::fs::write(partial.join(STATE), text).map_err(io(format!("writing `{}`", partial.display())))?;
+    std::fs::write(partial.join(STATE), text)
+        .map_err(io(format!("writing `{}`", partial.display())))?;
     let done = root.join(format!("epoch-{}", state.epoch));
     std::fs::rename(&partial, &done).map_err(io(format!("publishing `{}`", done.display())))?;
     for (epoch, path) in list(out_dir) {
@@ -88,7 +93,11 @@ fn list(out_dir: &Path) -> Vec<(usize, PathBuf)> {
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
             let epoch = name.strip_prefix("epoch-")?.parse().ok()?;
-            entry.path().join(STATE).is_file().then(|| (epoch, entry.path()))
+            entry
+                .path()
+                .join(STATE)
+                .is_file()
+                .then(|| (epoch, entry.path()))
         })
         .collect();
     found.sort();
@@ -100,7 +109,8 @@ pub fn latest_state(out_dir: &Path) -> Result<Option<(TrainState, PathBuf)>, Sta
     let Some((_, path)) = list(out_dir).pop() else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(path.join(STATE)).map_err(io(format!("reading `{}`", path.display())))?;
+    let text = std::fs::read_to_string(path.join(STATE))
+        .map_err(io(format!("reading `{}`", path.display())))?;
     let state = serde_json::from_str(&text).map_err(|e| record_error(&path, e))?;
     Ok(Some((state, path)))
 }

@@ -37,13 +37,23 @@ fn epoch_end_steps(history: &History) -> Vec<f64> {
         .epochs
         .iter()
         .map(|e| {
-            history.steps.iter().filter(|s| s.epoch <= e.epoch).map(|s| s.step).max().unwrap_or(0) as f64
+            history
+                .steps
+                .iter()
+                .filter(|s| s.epoch <= e.epoch)
+                .map(|s| s.step)
+                .max()
+                .unwrap_or(0) as f64
         })
         .collect()
 }
 
 fn draw_loss(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::error::Error>> {
-    let steps: Vec<(f64, f64)> = history.steps.iter().map(|s| (s.step as f64, s.loss)).collect();
+    let steps: Vec<(f64, f64)> = history
+        .steps
+        .iter()
+        .map(|s| (s.step as f64, s.loss))
+        .collect();
     let ends = epoch_end_steps(history);
     let val: Vec<(f64, f64)> = history
         .epochs
@@ -59,7 +69,11 @@ fn draw_loss(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::erro
         .y_label_area_size(52)
         .caption("loss", (FONT, 16))
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
-    chart.configure_mesh().x_desc("optimizer step").label_style((FONT, 13)).draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("optimizer step")
+        .label_style((FONT, 13))
+        .draw()?;
     chart
         .draw_series(LineSeries::new(steps, TRAIN.stroke_width(1)))?
         .label("train (per step)")
@@ -69,13 +83,20 @@ fn draw_loss(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::erro
         .label("val (per epoch)")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], VAL));
     chart.draw_series(val.iter().map(|&p| Circle::new(p, 4, VAL.filled())))?;
-    chart.configure_series_labels().label_font((FONT, 13)).border_style(BLACK).draw()?;
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 13))
+        .border_style(BLACK)
+        .draw()?;
     Ok(())
 }
 
 fn draw_accuracy(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::error::Error>> {
-    let train: Vec<(f64, f64)> =
-        history.epochs.iter().map(|e| (e.epoch as f64, e.train_accuracy * 100.0)).collect();
+    let train: Vec<(f64, f64)> = history
+        .epochs
+        .iter()
+        .map(|e| (e.epoch as f64, e.train_accuracy * 100.0))
+        .collect();
     let val: Vec<(f64, f64)> = history
         .epochs
         .iter()
@@ -88,7 +109,11 @@ fn draw_accuracy(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::
         .y_label_area_size(52)
         .caption("accuracy (%)", (FONT, 16))
         .build_cartesian_2d(0.5..x_max, 0.0..100.0)?;
-    chart.configure_mesh().x_desc("epoch").label_style((FONT, 13)).draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .label_style((FONT, 13))
+        .draw()?;
     for (points, color, name) in [(train, TRAIN, "train"), (val, VAL, "val")] {
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
@@ -96,7 +121,14 @@ fn draw_accuracy(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color));
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
     }
-    chart.draw_series(LineSeries::new([(0.5, 25.0), (x_max, 25.0)], RGBColor(200, 40, 40)))?;
-    chart.configure_series_labels().label_font((FONT, 13)).border_style(BLACK).draw()?;
+    chart.draw_series(LineSeries::new(
+        [(0.5, 25.0), (x_max, 25.0)],
+        RGBColor(200, 40, 40),
+    ))?;
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 13))
+        .border_style(BLACK)
+        .draw()?;
     Ok(())
 }

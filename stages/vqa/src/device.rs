@@ -29,7 +29,9 @@ impl TryFrom<String> for DeviceSpec {
                 .strip_prefix("cuda:")
                 .and_then(|n| n.parse().ok())
                 .map(|n| DeviceSpec::Cuda(Some(n)))
-                .ok_or_else(|| format!("unknown device `{other}`: use \"cpu\", \"cuda\" or \"cuda:N\"")),
+                .ok_or_else(|| {
+                    format!("unknown device `{other}`: use \"cpu\", \"cuda\" or \"cuda:N\"")
+                }),
         }
     }
 }
@@ -95,7 +97,9 @@ fn cuda<J: OnBackend>(
     let index = index.unwrap_or_else(|| granted.first().map_or(0, |&g| g as usize));
     let device = burn::backend::cuda::CudaDevice::new(index);
     match precision {
-        Precision::F32 => Ok(job.run::<burn::backend::Autodiff<burn::backend::Cuda<f32, i32>>>(device)),
+        Precision::F32 => {
+            Ok(job.run::<burn::backend::Autodiff<burn::backend::Cuda<f32, i32>>>(device))
+        }
         Precision::Bf16 => Err(StageError::failed(
             "precision \"bf16\" is not implemented yet: use \"f32\" (tracked in issue 7)",
         )),

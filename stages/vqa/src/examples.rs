@@ -107,7 +107,8 @@ fn nested_ints(
     name: &str,
     path: &Path,
 ) -> Result<(Vec<i32>, usize, usize), StageError> {
-    let bad = |what: String| StageError::failed(format!("`{}`: column `{name}` {what}", path.display()));
+    let bad =
+        |what: String| StageError::failed(format!("`{}`: column `{name}` {what}", path.display()));
     let column = frame
         .column(name)
         .map_err(|_| bad("is missing: was this file written by `tokenize`?".into()))?;
@@ -133,7 +134,10 @@ fn nested_ints(
             let values = seq.i32().map_err(|e| bad(e.to_string()))?;
             width.get_or_insert(values.len());
             if width != Some(values.len()) {
-                return Err(bad(format!("has sequences of different lengths in row {}", row + 1)));
+                return Err(bad(format!(
+                    "has sequences of different lengths in row {}",
+                    row + 1
+                )));
             }
             flat.extend(values.iter().map(|v| v.unwrap_or(0)));
         }
@@ -157,14 +161,20 @@ fn read_labels(frame: &DataFrame, path: &Path) -> Result<Option<Vec<u8>>, StageE
     let Ok(column) = frame.column("label") else {
         return Ok(None);
     };
-    let bad = |what: String| StageError::failed(format!("`{}`: column `label` {what}", path.display()));
-    let ints = column.cast(&DataType::Int32).map_err(|e| bad(e.to_string()))?;
+    let bad =
+        |what: String| StageError::failed(format!("`{}`: column `label` {what}", path.display()));
+    let ints = column
+        .cast(&DataType::Int32)
+        .map_err(|e| bad(e.to_string()))?;
     let ints = ints.i32().map_err(|e| bad(e.to_string()))?;
     ints.iter()
         .enumerate()
         .map(|(row, value)| match value {
             Some(v @ 0..=3) => Ok(Some(v as u8)),
-            Some(v) => Err(bad(format!("is {v} in row {}: labels are 0-3 (A-D)", row + 1))),
+            Some(v) => Err(bad(format!(
+                "is {v} in row {}: labels are 0-3 (A-D)",
+                row + 1
+            ))),
             None => Ok(None),
         })
         .collect::<Result<Option<Vec<u8>>, _>>()

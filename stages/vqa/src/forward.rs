@@ -33,7 +33,13 @@ impl<B: Backend> DeviceBatch<B> {
         let labels = batch
             .labels
             .map(|labels| Tensor::from_data(TensorData::new(labels, [n]), device));
-        Self { images, tokens, padding, labels, sequences: batch.sequences }
+        Self {
+            images,
+            tokens,
+            padding,
+            labels,
+            sequences: batch.sequences,
+        }
     }
 }
 

@@ -53,7 +53,11 @@ impl History {
         self.epochs
             .iter()
             .filter(|e| e.val_accuracy.is_some())
-            .max_by(|a, b| a.val_accuracy.partial_cmp(&b.val_accuracy).expect("finite accuracy"))
+            .max_by(|a, b| {
+                a.val_accuracy
+                    .partial_cmp(&b.val_accuracy)
+                    .expect("finite accuracy")
+            })
     }
 
     /// Writes `steps.csv`, `epochs.csv` and `metrics.json` into `dir`.
@@ -66,8 +70,9 @@ impl History {
                 s.step, s.epoch, s.lr, s.loss, s.accuracy, s.grad_norm, s.samples_per_s
             );
         }
-        let mut epochs =
-            String::from("epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,samples_per_s\n");
+        let mut epochs = String::from(
+            "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,samples_per_s\n",
+        );
         let opt = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
         for e in &self.epochs {
             let _ = writeln!(
@@ -89,7 +94,8 @@ impl History {
 }
 
 fn write_text(path: &Path, text: &str) -> Result<(), StageError> {
-    std::fs::write(path, text).map_err(|e| StageError::io(format!("writing `{}`", path.display()), e))
+    std::fs::write(path, text)
+        .map_err(|e| StageError::io(format!("writing `{}`", path.display()), e))
 }
 
 /// Running sums over an epoch.

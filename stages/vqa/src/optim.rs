@@ -41,7 +41,11 @@ impl GroupRule {
     }
 
     fn layer_id(&self, path: &str) -> usize {
-        let embeddings = ["beit3.text_embed.", "beit3.vision_embed.", "beit3.encoder.embed_positions."];
+        let embeddings = [
+            "beit3.text_embed.",
+            "beit3.vision_embed.",
+            "beit3.encoder.embed_positions.",
+        ];
         if embeddings.iter().any(|prefix| path.starts_with(prefix)) {
             return 0;
         }
@@ -84,17 +88,29 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> GroupedAdamW<M, B> {
             .with_epsilon(settings.epsilon);
         Self {
             rule,
-            decayed: config.clone().with_weight_decay(settings.weight_decay).init(),
+            decayed: config
+                .clone()
+                .with_weight_decay(settings.weight_decay)
+                .init(),
             not_decayed: config.with_weight_decay(0.0).init(),
         }
     }
 
     /// One update with base learning rate `lr`: each group is stepped with `lr` times its scale.
     pub fn step(&mut self, lr: f64, mut module: M, mut grads: GradientsParams) -> M {
-        let mut splitter = Splitter { rule: &self.rule, stack: Vec::new(), from: &mut grads, groups: Vec::new() };
+        let mut splitter = Splitter {
+            rule: &self.rule,
+            stack: Vec::new(),
+            from: &mut grads,
+            groups: Vec::new(),
+        };
         module.visit(&mut splitter);
         for ((scale, decay), group) in splitter.groups {
-            let optimizer = if decay { &mut self.decayed } else { &mut self.not_decayed };
+            let optimizer = if decay {
+                &mut self.decayed
+            } else {
+                &mut self.not_decayed
+            };
             module = optimizer.step(lr * scale, module, group);
         }
         module
@@ -142,7 +158,9 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Splitter<'_> {
                 self.groups.len() - 1
             }
         };
-        self.groups[index].1.register::<B::InnerBackend, D>(param.id, grad);
+        self.groups[index]
+            .1
+            .register::<B::InnerBackend, D>(param.id, grad);
     }
 }
 
@@ -155,7 +173,9 @@ pub fn clip_global_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
 ) -> f64 {
     let mut norm = NormVisitor::<B::InnerBackend> { grads, sum: None };
     module.visit(&mut norm);
-    let total = norm.sum.map_or(0.0, |s| s.into_scalar().elem::<f64>().sqrt());
+    let total = norm
+        .sum
+        .map_or(0.0, |s| s.into_scalar().elem::<f64>().sqrt());
     if let Some(max_norm) = max_norm {
         if total > max_norm {
             let factor = max_norm / (total + 1e-6);
@@ -190,7 +210,8 @@ struct ScaleVisitor<'a> {
 impl<B: AutodiffBackend> ModuleVisitor<B> for ScaleVisitor<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         if let Some(grad) = self.grads.remove::<B::InnerBackend, D>(param.id) {
-            self.grads.register::<B::InnerBackend, D>(param.id, grad.mul_scalar(self.factor));
+            self.grads
+                .register::<B::InnerBackend, D>(param.id, grad.mul_scalar(self.factor));
         }
     }
 }

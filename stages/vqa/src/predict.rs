@@ -34,11 +34,13 @@ pub struct PredictParams {
     /// The split to score (`<split>.parquet` of the `data` input).
     #[serde(default = "default_split")]
     pub split: String,
+    /// Questions per batch.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
     /// `"cpu"`, `"cuda"` or `"cuda:N"`.
     #[serde(default = "default_device")]
     pub device: DeviceSpec,
+    /// `"f32"` or `"bf16"` (CUDA only).
     #[serde(default)]
     pub precision: Precision,
     /// Required when `model` is a checkpoint file rather than a `train` output:
@@ -86,16 +88,25 @@ impl Stage for Predict {
     }
 
     fn outputs(_params: &PredictParams) -> Vec<String> {
-        [PREDICTIONS_FILE, SUBMISSION_FILE, META_FILE].map(String::from).to_vec()
+        [PREDICTIONS_FILE, SUBMISSION_FILE, META_FILE]
+            .map(String::from)
+            .to_vec()
     }
 
     fn run(&self, params: &PredictParams, ctx: &mut StageContext<'_>) -> Result<(), StageError> {
         let model = ctx.input("model")?.to_path_buf();
         let source = ModelSource::resolve(&model, params)?;
         let split = examples::read(&examples::split_file(ctx.input("data")?, &params.split))?;
-        let images = PackedImages::open(ctx.input("images")?).map_err(|e| StageError::failed(e.to_string()))?;
+        let images = PackedImages::open(ctx.input("images")?)
+            .map_err(|e| StageError::failed(e.to_string()))?;
         let gpus = ctx.gpus.to_vec();
-        let job = PredictJob { source, split, images, params: params.clone(), ctx };
+        let job = PredictJob {
+            source,
+            split,
+            images,
+            params: params.clone(),
+            ctx,
+        };
         dispatch(params.device, params.precision, &gpus, job)?
     }
 }
@@ -103,16 +114,26 @@ impl Stage for Predict {
 /// Where the weights come from.
 enum ModelSource {
     /// A `train` output folder.
-    Trained { dir: std::path::PathBuf, info: ModelInfo },
+    Trained {
+        dir: std::path::PathBuf,
+        info: ModelInfo,
+    },
     /// An official-layout checkpoint file.
-    Checkpoint { file: std::path::PathBuf, config: VqaConfig, head: Head },
+    Checkpoint {
+        file: std::path::PathBuf,
+        config: VqaConfig,
+        head: Head,
+    },
 }
 
 impl ModelSource {
     fn resolve(path: &Path, params: &PredictParams) -> Result<Self, StageError> {
         if path.is_dir() {
             let info = saved_model::read_info(path)?;
-            return Ok(ModelSource::Trained { dir: path.to_path_buf(), info });
+            return Ok(ModelSource::Trained {
+                dir: path.to_path_buf(),
+                info,
+            });
         }
         let Some(a) = &params.architecture else {
             return Err(StageError::failed(format!(
@@ -121,8 +142,13 @@ impl ModelSource {
                 path.display()
             )));
         };
-        let config = vqa_config(&a.model, a.image_size, a.head, 0.0).map_err(|e| StageError::failed(e.to_string()))?;
-        Ok(ModelSource::Checkpoint { file: path.to_path_buf(), config, head: a.head })
+        let config = vqa_config(&a.model, a.image_size, a.head, 0.0)
+            .map_err(|e| StageError::failed(e.to_string()))?;
+        Ok(ModelSource::Checkpoint {
+            file: path.to_path_buf(),
+            config,
+            head: a.head,
+        })
     }
 
     fn config(&self) -> (&VqaConfig, Head, bool) {
@@ -136,9 +162,11 @@ impl ModelSource {
         match self {
             ModelSource::Trained { dir, .. } => Ok(saved_model::load(dir, device)?.0),
             ModelSource::Checkpoint { file, config, .. } => {
-                let mut model = VqaModel::new(config, device).map_err(|e| StageError::failed(e.to_string()))?;
+                let mut model =
+                    VqaModel::new(config, device).map_err(|e| StageError::failed(e.to_string()))?;
                 let options = LoadOptions::default();
-                load_checkpoint(&mut model, file, &options).map_err(|e| StageError::failed(e.to_string()))?;
+                load_checkpoint(&mut model, file, &options)
+                    .map_err(|e| StageError::failed(e.to_string()))?;
                 Ok(model)
             }
         }
@@ -175,10 +203,24 @@ impl OnBackend for PredictJob<'_, '_> {
             )));
         }
         let model = self.source.load::<B>(&device)?.valid();
-        let mode = if blank { ImageMode::Blank } else { ImageMode::Plain };
+        let mode = if blank {
+            ImageMode::Blank
+        } else {
+            ImageMode::Plain
+        };
         let maker = BatchMaker::new(&self.split, &self.images, config.encoder.img_size, mode, 0)?;
-        self.ctx.progress.start(self.split.len() as u64, "questions");
-        let scores = score(&model, &maker, self.split.len(), self.params.batch_size, &device, self.ctx.progress, self.ctx.cancel)?;
+        self.ctx
+            .progress
+            .start(self.split.len() as u64, "questions");
+        let scores = score(
+            &model,
+            &maker,
+            self.split.len(),
+            self.params.batch_size,
+            &device,
+            self.ctx.progress,
+            self.ctx.cancel,
+        )?;
         let predictions = Predictions::from_probs(self.split.ids.clone(), scores.probs);
         let meta = serde_json::json!({
             "params": param_total(config),
@@ -190,7 +232,12 @@ impl OnBackend for PredictJob<'_, '_> {
         });
         write_folder(self.ctx.out_dir, &predictions, &meta)?;
         if let Some(tally) = scores.tally {
-            self.ctx.log_line(&format!("{}: accuracy {:.2}% over {} questions", self.params.split, 100.0 * tally.accuracy(), tally.samples));
+            self.ctx.log_line(&format!(
+                "{}: accuracy {:.2}% over {} questions",
+                self.params.split,
+                100.0 * tally.accuracy(),
+                tally.samples
+            ));
         }
         Ok(())
     }

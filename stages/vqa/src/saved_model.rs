@@ -33,9 +33,24 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
-    pub fn new(config: VqaConfig, head: Head, blank_images: bool, epoch: usize, val_accuracy: Option<f64>) -> Self {
+    pub fn new(
+        config: VqaConfig,
+        head: Head,
+        blank_images: bool,
+        epoch: usize,
+        val_accuracy: Option<f64>,
+    ) -> Self {
         let params = param_total(&config);
-        Self { format: FORMAT.into(), version: 1, config, head, blank_images, params, epoch, val_accuracy }
+        Self {
+            format: FORMAT.into(),
+            version: 1,
+            config,
+            head,
+            blank_images,
+            params,
+            epoch,
+            val_accuracy,
+        }
     }
 }
 
@@ -47,7 +62,11 @@ pub fn param_total(config: &VqaConfig) -> u64 {
 }
 
 /// Writes `model.bpk` and `model.json` into `dir`.
-pub fn save<B: Backend>(dir: &Path, model: &VqaModel<B>, info: &ModelInfo) -> Result<(), StageError> {
+pub fn save<B: Backend>(
+    dir: &Path,
+    model: &VqaModel<B>,
+    info: &ModelInfo,
+) -> Result<(), StageError> {
     save_burn(model, &dir.join(MODEL_FILE)).map_err(|e| StageError::failed(e.to_string()))?;
     write_json(&dir.join(MODEL_INFO), info)
 }
@@ -56,7 +75,13 @@ pub fn save<B: Backend>(dir: &Path, model: &VqaModel<B>, info: &ModelInfo) -> Re
 pub fn read_info(dir: &Path) -> Result<ModelInfo, StageError> {
     let path = dir.join(MODEL_INFO);
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        StageError::io(format!("reading `{}` (is this the output of a `train` stage?)", path.display()), e)
+        StageError::io(
+            format!(
+                "reading `{}` (is this the output of a `train` stage?)",
+                path.display()
+            ),
+            e,
+        )
     })?;
     let info: ModelInfo = serde_json::from_str(&text)
         .map_err(|e| StageError::failed(format!("`{}`: {e}", path.display())))?;
@@ -70,7 +95,10 @@ pub fn read_info(dir: &Path) -> Result<ModelInfo, StageError> {
 }
 
 /// Loads the model of a trained-model folder.
-pub fn load<B: Backend>(dir: &Path, device: &B::Device) -> Result<(VqaModel<B>, ModelInfo), StageError> {
+pub fn load<B: Backend>(
+    dir: &Path,
+    device: &B::Device,
+) -> Result<(VqaModel<B>, ModelInfo), StageError> {
     let info = read_info(dir)?;
     let model = load_burn(&info.config, &dir.join(MODEL_FILE), device)
         .map_err(|e| StageError::failed(e.to_string()))?;

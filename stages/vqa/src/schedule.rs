@@ -34,7 +34,12 @@ mod tests {
     use super::*;
 
     fn schedule() -> WarmupCosine {
-        WarmupCosine { peak: 1e-3, floor: 1e-6, warmup_steps: 5, total_steps: 25 }
+        WarmupCosine {
+            peak: 1e-3,
+            floor: 1e-6,
+            warmup_steps: 5,
+            total_steps: 25,
+        }
     }
 
     #[test]
@@ -48,18 +53,30 @@ mod tests {
     #[test]
     fn decays_by_half_a_cosine_to_the_floor() {
         let s = schedule();
-        assert!((s.at(5) - 1e-3).abs() < 1e-12, "the cosine starts at the peak");
+        assert!(
+            (s.at(5) - 1e-3).abs() < 1e-12,
+            "the cosine starts at the peak"
+        );
         let mid = s.at(15);
-        assert!((mid - (1e-3 + 1e-6) / 2.0).abs() < 1e-12, "half-way is the mean: {mid}");
+        assert!(
+            (mid - (1e-3 + 1e-6) / 2.0).abs() < 1e-12,
+            "half-way is the mean: {mid}"
+        );
         let values: Vec<f64> = (5..25).map(|i| s.at(i)).collect();
-        assert!(values.windows(2).all(|w| w[1] < w[0]), "strictly decreasing");
+        assert!(
+            values.windows(2).all(|w| w[1] < w[0]),
+            "strictly decreasing"
+        );
         assert_eq!(s.at(25), 1e-6);
         assert_eq!(s.at(1000), 1e-6);
     }
 
     #[test]
     fn no_warmup_starts_at_the_peak() {
-        let s = WarmupCosine { warmup_steps: 0, ..schedule() };
+        let s = WarmupCosine {
+            warmup_steps: 0,
+            ..schedule()
+        };
         assert_eq!(s.at(0), 1e-3);
     }
 }

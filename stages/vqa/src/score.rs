@@ -40,13 +40,19 @@ pub fn score<B: Backend>(
             let (loss, correct) = loss_and_correct(logits.clone(), labels);
             let loss = loss.into_scalar().elem::<f64>();
             let correct = correct.into_scalar().elem::<i64>() as u64;
-            tally.get_or_insert_default().add(loss, correct, rows as u64);
+            tally
+                .get_or_insert_default()
+                .add(loss, correct, rows as u64);
         }
         let values = probabilities(logits).into_data().convert::<f32>();
         let values = values
             .as_slice::<f32>()
             .map_err(|e| StageError::failed(format!("reading probabilities: {e:?}")))?;
-        probs.extend(values.chunks_exact(4).map(|row| [row[0], row[1], row[2], row[3]]));
+        probs.extend(
+            values
+                .chunks_exact(4)
+                .map(|row| [row[0], row[1], row[2], row[3]]),
+        );
         progress.advance(rows as u64);
         Ok(())
     })?;

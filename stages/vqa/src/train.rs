@@ -29,6 +29,7 @@ pub struct TrainParams {
     pub image_size: usize,
     /// `choice` (reads the `choice` token layout) or `joint` (the `joint` layout).
     pub head: Head,
+    /// Passes over the training split.
     #[serde(default = "default_epochs")]
     pub epochs: usize,
     /// Questions per optimizer step (per micro-batch when `accumulate` > 1).
@@ -70,6 +71,7 @@ pub struct TrainParams {
     /// Seed of the initialisation, shuffling, augmentation and drop path.
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// `"f32"` or `"bf16"` (CUDA only).
     #[serde(default)]
     pub precision: Precision,
     /// `"cpu"`, `"cuda"` or `"cuda:N"`.
@@ -82,6 +84,7 @@ pub struct TrainParams {
     /// Text-only control: every image is replaced by mid-grey (in training and prediction).
     #[serde(default)]
     pub blank_images: bool,
+    /// The split trained on (`<split>.parquet` of the `data` input).
     #[serde(default = "default_train_split")]
     pub train_split: String,
     /// Validated at the end of each epoch; `""` skips validation.
@@ -185,7 +188,10 @@ impl TrainParams {
             return Err(ParamError::new("lr", "needs 0 < min_lr <= lr < 1"));
         }
         if !(0.0..=self.epochs as f64).contains(&self.warmup_epochs) {
-            return Err(ParamError::new("warmup_epochs", "must be between 0 and `epochs`"));
+            return Err(ParamError::new(
+                "warmup_epochs",
+                "must be between 0 and `epochs`",
+            ));
         }
         if self.betas.iter().any(|b| !(0.0..1.0).contains(b)) {
             return Err(ParamError::new("betas", "each beta must be in [0, 1)"));
@@ -194,7 +200,10 @@ impl TrainParams {
             return Err(ParamError::new("layer_decay", "must be in (0, 1]"));
         }
         if self.clip_grad.is_some_and(|c| c <= 0.0) {
-            return Err(ParamError::new("clip_grad", "must be positive (or unset for no clipping)"));
+            return Err(ParamError::new(
+                "clip_grad",
+                "must be positive (or unset for no clipping)",
+            ));
         }
         if self.train_split.is_empty() {
             return Err(ParamError::new("train_split", "must name a split"));
@@ -217,9 +226,16 @@ impl Stage for Train {
     }
 
     fn outputs(_params: &TrainParams) -> Vec<String> {
-        [MODEL_FILE, MODEL_INFO, STEPS_CSV, EPOCHS_CSV, METRICS_JSON, CURVES_PNG]
-            .map(String::from)
-            .to_vec()
+        [
+            MODEL_FILE,
+            MODEL_INFO,
+            STEPS_CSV,
+            EPOCHS_CSV,
+            METRICS_JSON,
+            CURVES_PNG,
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     fn resumable(_params: &TrainParams) -> bool {

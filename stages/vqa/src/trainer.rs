@@ -44,8 +44,13 @@ const BEST_DIR: &str = "best";
 impl TrainJob {
     /// Reads the inputs and checks they fit the parameters.
     pub fn prepare(params: &TrainParams, ctx: &StageContext<'_>) -> Result<Self, StageError> {
-        let config = vqa_config(&params.model, params.image_size, params.head, params.drop_path)
-            .map_err(|e| StageError::failed(e.to_string()))?;
+        let config = vqa_config(
+            &params.model,
+            params.image_size,
+            params.head,
+            params.drop_path,
+        )
+        .map_err(|e| StageError::failed(e.to_string()))?;
         let data = ctx.input("data")?;
         let train = examples::read(&examples::split_file(data, &params.train_split))?;
         let val = match params.val_split.as_str() {
@@ -57,12 +62,20 @@ impl TrainJob {
             split.require_labels()?;
         }
         let images_dir = ctx.input("images")?;
-        let images = PackedImages::open(images_dir).map_err(|e| StageError::failed(e.to_string()))?;
+        let images =
+            PackedImages::open(images_dir).map_err(|e| StageError::failed(e.to_string()))?;
         let checkpoint = match ctx.inputs.get("checkpoint") {
             Some(_) => Some(ctx.input("checkpoint")?.to_path_buf()),
             None => None,
         };
-        Ok(Self { params: params.clone(), config, train, val, images, checkpoint })
+        Ok(Self {
+            params: params.clone(),
+            config,
+            train,
+            val,
+            images,
+            checkpoint,
+        })
     }
 
     /// The job with the stage context it reports to.
@@ -71,7 +84,10 @@ impl TrainJob {
     }
 
     fn image_mode(&self, training: bool) -> ImageMode {
-        match (self.params.blank_images, training.then(|| self.params.augment.config()).flatten()) {
+        match (
+            self.params.blank_images,
+            training.then(|| self.params.augment.config()).flatten(),
+        ) {
             (true, _) => ImageMode::Blank,
             (false, Some(config)) => ImageMode::Augmented(config),
             (false, None) => ImageMode::Plain,
@@ -79,11 +95,17 @@ impl TrainJob {
     }
 
     fn eval_batch(&self) -> usize {
-        self.params.eval_batch_size.unwrap_or((self.params.batch_size * 3).div_ceil(2))
+        self.params
+            .eval_batch_size
+            .unwrap_or((self.params.batch_size * 3).div_ceil(2))
     }
 
     fn schedule(&self) -> WarmupCosine {
-        let per_epoch = self.train.len().div_ceil(self.params.batch_size).div_ceil(self.params.accumulate);
+        let per_epoch = self
+            .train
+            .len()
+            .div_ceil(self.params.batch_size)
+            .div_ceil(self.params.accumulate);
         WarmupCosine {
             peak: self.params.lr,
             floor: self.params.min_lr,
@@ -160,7 +182,11 @@ struct Session<B: AutodiffBackend> {
 
 impl<B: AutodiffBackend> Session<B> {
     /// A fresh model (from the checkpoint input when given), or the state of an interrupted run.
-    fn start(job: &TrainJob, ctx: &mut StageContext<'_>, device: B::Device) -> Result<Self, StageError> {
+    fn start(
+        job: &TrainJob,
+        ctx: &mut StageContext<'_>,
+        device: B::Device,
+    ) -> Result<Self, StageError> {
         let p = &job.params;
         let mut model = seeded_model::<B>(&job.config, p.seed, &device)?;
         if let Some(file) = &job.checkpoint {
@@ -174,7 +200,11 @@ impl<B: AutodiffBackend> Session<B> {
                 report.unused.len()
             ));
         }
-        let rule = GroupRule { depth: job.config.encoder.depth, layer_decay: p.layer_decay, head_lr_scale: p.head_lr_scale };
+        let rule = GroupRule {
+            depth: job.config.encoder.depth,
+            layer_decay: p.layer_decay,
+            head_lr_scale: p.head_lr_scale,
+        };
         let settings = AdamWSettings {
             beta_1: p.betas[0] as f32,
             beta_2: p.betas[1] as f32,
@@ -182,36 +212,71 @@ impl<B: AutodiffBackend> Session<B> {
             weight_decay: p.weight_decay as f32,
         };
         let mut optimizer = GroupedAdamW::new(rule, &settings);
-        let mut state = TrainState { epoch: 0, updates: 0, fingerprint: job.fingerprint(), history: Default::default() };
+        let mut state = TrainState {
+            epoch: 0,
+            updates: 0,
+            fingerprint: job.fingerprint(),
+            history: Default::default(),
+        };
         match checkpoint::latest_state(ctx.out_dir)? {
             Some((saved, path)) if saved.fingerprint == state.fingerprint => {
                 (model, optimizer) = checkpoint::restore(&path, model, optimizer, &device)?;
-                ctx.log_line(&format!("resuming after epoch {} from {}", saved.epoch, path.display()));
+                ctx.log_line(&format!(
+                    "resuming after epoch {} from {}",
+                    saved.epoch,
+                    path.display()
+                ));
                 state = saved;
             }
             Some(_) => checkpoint::remove_all(ctx.out_dir)?,
             None => {}
         }
         let schedule = job.schedule();
-        Ok(Self { device, model: Some(model), optimizer: Some(optimizer), state, schedule })
+        Ok(Self {
+            device,
+            model: Some(model),
+            optimizer: Some(optimizer),
+            state,
+            schedule,
+        })
     }
 
     fn model(&self) -> &VqaModel<B> {
-        self.model.as_ref().expect("the model is only taken during a step")
+        self.model
+            .as_ref()
+            .expect("the model is only taken during a step")
     }
 
     /// Trains one epoch (0-based `epoch`), validates, checkpoints.
-    fn epoch(&mut self, job: &TrainJob, ctx: &mut StageContext<'_>, epoch: usize) -> Result<(), StageError> {
+    fn epoch(
+        &mut self,
+        job: &TrainJob,
+        ctx: &mut StageContext<'_>,
+        epoch: usize,
+    ) -> Result<(), StageError> {
         let p = &job.params;
         // Reseeded per epoch, so a resumed run draws the same drop-path masks as an uninterrupted one.
         B::seed(&self.device, p.seed ^ ((epoch as u64 + 1) << 32));
-        let maker = BatchMaker::new(&job.train, &job.images, p.image_size, job.image_mode(true), p.seed)?;
+        let maker = BatchMaker::new(
+            &job.train,
+            &job.images,
+            p.image_size,
+            job.image_mode(true),
+            p.seed,
+        )?;
         let batches = batch_rows(job.train.len(), p.batch_size, Some((p.seed, epoch as u64)));
         let per_epoch = batches.len() as u64;
         ctx.progress.start(per_epoch * p.epochs as u64, "batches");
         ctx.progress.set_position(per_epoch * epoch as u64);
         let started = Instant::now();
-        let mut run = EpochRun { epoch: epoch + 1, tally: Tally::default(), step: Tally::default(), pending: 0, accumulator: GradientsAccumulator::new(), step_started: Instant::now() };
+        let mut run = EpochRun {
+            epoch: epoch + 1,
+            tally: Tally::default(),
+            step: Tally::default(),
+            pending: 0,
+            accumulator: GradientsAccumulator::new(),
+            step_started: Instant::now(),
+        };
         let last = batches.len();
         let mut seen = 0;
         for_each_batch(&maker, &batches, epoch as u64, |host| {
@@ -247,7 +312,13 @@ impl<B: AutodiffBackend> Session<B> {
     }
 
     /// Forward and backward on one micro-batch; an optimizer step when it closes a step.
-    fn micro_batch(&mut self, job: &TrainJob, run: &mut EpochRun<B>, host: HostBatch, closes_epoch: bool) -> Result<(), StageError> {
+    fn micro_batch(
+        &mut self,
+        job: &TrainJob,
+        run: &mut EpochRun<B>,
+        host: HostBatch,
+        closes_epoch: bool,
+    ) -> Result<(), StageError> {
         let rows = host.rows.len() as u64;
         let batch = DeviceBatch::<B>::new(host, &self.device);
         let labels = batch.labels.clone().expect("training splits are labelled");
@@ -263,7 +334,10 @@ impl<B: AutodiffBackend> Session<B> {
         let correct = correct.into_scalar().elem::<i64>() as u64;
         run.tally.add(loss_value, correct, rows);
         run.step.add(loss_value, correct, rows);
-        let grads = GradientsParams::from_grads(loss.div_scalar(job.params.accumulate as f64).backward(), &model);
+        let grads = GradientsParams::from_grads(
+            loss.div_scalar(job.params.accumulate as f64).backward(),
+            &model,
+        );
         run.accumulator.accumulate(&model, grads);
         run.pending += 1;
         self.model = Some(model);
@@ -296,28 +370,64 @@ impl<B: AutodiffBackend> Session<B> {
         run.step_started = Instant::now();
     }
 
-    fn validate(&self, job: &TrainJob, ctx: &mut StageContext<'_>) -> Result<Option<Tally>, StageError> {
+    fn validate(
+        &self,
+        job: &TrainJob,
+        ctx: &mut StageContext<'_>,
+    ) -> Result<Option<Tally>, StageError> {
         let Some(val) = &job.val else { return Ok(None) };
         let p = &job.params;
         ctx.progress.message("validating");
-        let maker = BatchMaker::new(val, &job.images, p.image_size, job.image_mode(false), p.seed)?;
+        let maker = BatchMaker::new(
+            val,
+            &job.images,
+            p.image_size,
+            job.image_mode(false),
+            p.seed,
+        )?;
         let model = self.model().valid();
         let silent = pipeline_api::SilentProgress;
-        let scores = score(&model, &maker, val.len(), job.eval_batch(), &self.device, &silent, ctx.cancel)?;
+        let scores = score(
+            &model,
+            &maker,
+            val.len(),
+            job.eval_batch(),
+            &self.device,
+            &silent,
+            ctx.cancel,
+        )?;
         Ok(scores.tally)
     }
 
     /// Saves the best model so far (when kept), the checkpoint, and the curves so far.
-    fn after_epoch(&mut self, job: &TrainJob, ctx: &mut StageContext<'_>) -> Result<(), StageError> {
+    fn after_epoch(
+        &mut self,
+        job: &TrainJob,
+        ctx: &mut StageContext<'_>,
+    ) -> Result<(), StageError> {
         let history = &self.state.history;
         let current = history.epochs.last().expect("an epoch was just recorded");
-        if job.params.keep == Keep::Best && history.best_epoch().map(|b| b.epoch) == Some(current.epoch) {
-            let info = ModelInfo::new(job.config.clone(), job.params.head, job.params.blank_images, current.epoch, current.val_accuracy);
+        if job.params.keep == Keep::Best
+            && history.best_epoch().map(|b| b.epoch) == Some(current.epoch)
+        {
+            let info = ModelInfo::new(
+                job.config.clone(),
+                job.params.head,
+                job.params.blank_images,
+                current.epoch,
+                current.val_accuracy,
+            );
             let best = ctx.out_dir.join(BEST_DIR);
-            std::fs::create_dir_all(&best).map_err(|e| StageError::io("creating the best-model folder", e))?;
+            std::fs::create_dir_all(&best)
+                .map_err(|e| StageError::io("creating the best-model folder", e))?;
             saved_model::save(&best, &self.model().valid(), &info)?;
         }
-        checkpoint::save(ctx.out_dir, self.model(), self.optimizer.as_ref().expect("optimizer"), &self.state)?;
+        checkpoint::save(
+            ctx.out_dir,
+            self.model(),
+            self.optimizer.as_ref().expect("optimizer"),
+            &self.state,
+        )?;
         self.write_reports(job, ctx)
     }
 
@@ -336,13 +446,21 @@ impl<B: AutodiffBackend> Session<B> {
         let best = out.join(BEST_DIR);
         if p.keep == Keep::Best && best.join(MODEL_FILE).is_file() {
             for name in [MODEL_FILE, saved_model::MODEL_INFO] {
-                std::fs::rename(best.join(name), out.join(name))
-                    .map_err(|e| StageError::io(format!("moving the best model into `{}`", out.display()), e))?;
+                std::fs::rename(best.join(name), out.join(name)).map_err(|e| {
+                    StageError::io(format!("moving the best model into `{}`", out.display()), e)
+                })?;
             }
-            std::fs::remove_dir_all(&best).map_err(|e| StageError::io("removing the best-model folder", e))?;
+            std::fs::remove_dir_all(&best)
+                .map_err(|e| StageError::io("removing the best-model folder", e))?;
         } else {
             let last = history.epochs.last();
-            let info = ModelInfo::new(job.config.clone(), p.head, p.blank_images, p.epochs, last.and_then(|e| e.val_accuracy));
+            let info = ModelInfo::new(
+                job.config.clone(),
+                p.head,
+                p.blank_images,
+                p.epochs,
+                last.and_then(|e| e.val_accuracy),
+            );
             saved_model::save(out, &self.model().valid(), &info)?;
         }
         self.write_reports(job, ctx)?;
@@ -353,11 +471,18 @@ impl<B: AutodiffBackend> Session<B> {
 /// Burn's CPU backend draws from one random generator per process, and parameters are initialised
 /// on first use: stages training at once would interleave their draws. Seeding and initialising
 /// every parameter under one lock makes the initial weights a function of the seed alone.
-fn seeded_model<B: AutodiffBackend>(config: &VqaConfig, seed: u64, device: &B::Device) -> Result<VqaModel<B>, StageError> {
+fn seeded_model<B: AutodiffBackend>(
+    config: &VqaConfig,
+    seed: u64,
+    device: &B::Device,
+) -> Result<VqaModel<B>, StageError> {
     static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = INIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = INIT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     B::seed(device, seed);
-    let model = VqaModel::<B>::new(config, device).map_err(|e| StageError::failed(e.to_string()))?;
+    let model =
+        VqaModel::<B>::new(config, device).map_err(|e| StageError::failed(e.to_string()))?;
     model.visit(&mut Materialise);
     Ok(model)
 }

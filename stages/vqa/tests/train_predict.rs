@@ -26,7 +26,11 @@ fn write_images(dir: &Path, count: usize) {
         index.insert(format!("img_{i}.jpg"), i.into());
     }
     std::fs::write(dir.join("images.u8"), pixels).unwrap();
-    std::fs::write(dir.join("index.json"), serde_json::Value::Object(index).to_string()).unwrap();
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::Value::Object(index).to_string(),
+    )
+    .unwrap();
     let meta = Meta::new(SIZE as u32, count as u64);
     std::fs::write(dir.join("meta.json"), serde_json::to_string(&meta).unwrap()).unwrap();
 }
@@ -42,7 +46,9 @@ fn write_split(path: &Path, first: usize, count: usize) {
         Series::new(name.into(), inner).into_column()
     };
     let ids: Vec<String> = (first..first + count).map(|i| format!("Q{i}")).collect();
-    let paths: Vec<String> = (first..first + count).map(|i| format!("img_{i}.jpg")).collect();
+    let paths: Vec<String> = (first..first + count)
+        .map(|i| format!("img_{i}.jpg"))
+        .collect();
     let labels: Vec<i32> = (first..first + count).map(|i| (i % 4) as i32).collect();
     let columns = vec![
         Series::new("ID".into(), ids).into_column(),
@@ -52,7 +58,9 @@ fn write_split(path: &Path, first: usize, count: usize) {
         Series::new("label".into(), labels).into_column(),
     ];
     let mut frame = DataFrame::new(count, columns).unwrap();
-    ParquetWriter::new(std::fs::File::create(path).unwrap()).finish(&mut frame).unwrap();
+    ParquetWriter::new(std::fs::File::create(path).unwrap())
+        .finish(&mut frame)
+        .unwrap();
 }
 
 struct Fixture {
@@ -69,7 +77,11 @@ fn fixture() -> Fixture {
     write_split(&data.join("val.parquet"), 96, 32);
     let images = dir.path().join("pixels");
     write_images(&images, 128);
-    Fixture { _dir: dir, data, images }
+    Fixture {
+        _dir: dir,
+        data,
+        images,
+    }
 }
 
 const TRAIN: &str = r#"
@@ -109,7 +121,10 @@ impl Progress for CancelAt {
 }
 
 fn stage(kind: &str) -> Box<dyn DynStage> {
-    pipeline_stages_vqa::stages().into_iter().find(|s| s.kind() == kind).unwrap()
+    pipeline_stages_vqa::stages()
+        .into_iter()
+        .find(|s| s.kind() == kind)
+        .unwrap()
 }
 
 /// Runs `kind` with `params` into `out`; returns the log.
@@ -121,9 +136,13 @@ fn run_in(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<String, StageError> {
-    let prepared = stage(kind).prepare(toml::from_str(params).unwrap()).expect("valid parameters");
-    let inputs: BTreeMap<String, Vec<PathBuf>> =
-        inputs.iter().map(|(n, p)| (n.to_string(), vec![p.to_path_buf()])).collect();
+    let prepared = stage(kind)
+        .prepare(toml::from_str(params).unwrap())
+        .expect("valid parameters");
+    let inputs: BTreeMap<String, Vec<PathBuf>> = inputs
+        .iter()
+        .map(|(n, p)| (n.to_string(), vec![p.to_path_buf()]))
+        .collect();
     std::fs::create_dir_all(out).unwrap();
     let mut log = Vec::new();
     let mut ctx = StageContext {
@@ -139,14 +158,25 @@ fn run_in(
     };
     prepared.run(&mut ctx)?;
     for output in prepared.outputs() {
-        assert!(out.join(&output).exists(), "declared output {output} was not written");
+        assert!(
+            out.join(&output).exists(),
+            "declared output {output} was not written"
+        );
     }
     Ok(String::from_utf8(log).unwrap())
 }
 
 fn train(f: &Fixture, params: &str, out: &Path) -> String {
     let inputs = [("data", f.data.as_path()), ("images", f.images.as_path())];
-    run_in("train", params, &inputs, out, &SilentProgress, &CancelToken::new()).unwrap()
+    run_in(
+        "train",
+        params,
+        &inputs,
+        out,
+        &SilentProgress,
+        &CancelToken::new(),
+    )
+    .unwrap()
 }
 
 fn epochs(out: &Path) -> Vec<serde_json::Value> {
@@ -164,14 +194,20 @@ fn learns_from_images_and_not_from_blank_ones() {
     assert_eq!(history.len(), 5);
     let val = history[4]["val_accuracy"].as_f64().unwrap();
     assert!(val >= 0.9, "val accuracy {val} after 3 epochs: {history:?}");
-    assert!(!out.path().join("checkpoints").exists(), "checkpoints are removed at the end");
+    assert!(
+        !out.path().join("checkpoints").exists(),
+        "checkpoints are removed at the end"
+    );
     let png = std::fs::read(out.path().join("curves.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
 
     let blank = tempfile::tempdir().unwrap();
     train(&f, &format!("{TRAIN}\nblank_images = true\n"), blank.path());
     let val = epochs(blank.path())[4]["val_accuracy"].as_f64().unwrap();
-    assert!(val <= 0.4, "with blank images only the text is left, which says nothing: {val}");
+    assert!(
+        val <= 0.4,
+        "with blank images only the text is left, which says nothing: {val}"
+    );
 }
 
 #[test]
@@ -180,22 +216,36 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
     let inputs = [("data", f.data.as_path()), ("images", f.images.as_path())];
     let out = tempfile::tempdir().unwrap();
     let cancel = CancelToken::new();
-    let progress = CancelAt { cancel: cancel.clone(), at: 2, seen: Mutex::new(0) };
+    let progress = CancelAt {
+        cancel: cancel.clone(),
+        at: 2,
+        seen: Mutex::new(0),
+    };
     let err = run_in("train", TRAIN, &inputs, out.path(), &progress, &cancel).unwrap_err();
     assert!(matches!(err, StageError::Cancelled), "{err}");
     assert!(out.path().join("checkpoints/epoch-1/state.json").is_file());
-    assert!(!out.path().join("model.bpk").exists(), "nothing that looks finished");
+    assert!(
+        !out.path().join("model.bpk").exists(),
+        "nothing that looks finished"
+    );
     let first = epochs(out.path());
     assert_eq!(first.len(), 1);
 
     let log = train(&f, TRAIN, out.path());
     assert!(log.contains("resuming after epoch 1"), "{log}");
-    assert!(!log.contains("epoch 1/5:"), "epoch 1 is not trained again: {log}");
+    assert!(
+        !log.contains("epoch 1/5:"),
+        "epoch 1 is not trained again: {log}"
+    );
     let resumed = epochs(out.path());
     assert_eq!(resumed.len(), 5);
     assert_eq!(resumed[0], first[0], "the first epoch's record is kept");
     let steps = std::fs::read_to_string(out.path().join("steps.csv")).unwrap();
-    assert_eq!(steps.lines().count(), 1 + 5 * 6, "one row per optimizer step, header included");
+    assert_eq!(
+        steps.lines().count(),
+        1 + 5 * 6,
+        "one row per optimizer step, header included"
+    );
 }
 
 #[test]
@@ -204,20 +254,37 @@ fn predict_writes_the_prediction_format() {
     let model = tempfile::tempdir().unwrap();
     train(&f, TRAIN, model.path());
     let out = tempfile::tempdir().unwrap();
-    let inputs = [("model", model.path()), ("data", f.data.as_path()), ("images", f.images.as_path())];
-    let log = run_in("predict", "split = \"val\"\nbatch_size = 5", &inputs, out.path(), &SilentProgress, &CancelToken::new()).unwrap();
+    let inputs = [
+        ("model", model.path()),
+        ("data", f.data.as_path()),
+        ("images", f.images.as_path()),
+    ];
+    let log = run_in(
+        "predict",
+        "split = \"val\"\nbatch_size = 5",
+        &inputs,
+        out.path(),
+        &SilentProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
     assert!(log.contains("val: accuracy"), "{log}");
     let folder = read_folder(out.path()).unwrap();
     let p = &folder.predictions;
     assert_eq!(p.len(), 32);
     assert_eq!(p.ids[0], "Q96");
-    let correct = (0..32).filter(|&i| p.pred[i] as usize == (96 + i) % 4).count();
+    let correct = (0..32)
+        .filter(|&i| p.pred[i] as usize == (96 + i) % 4)
+        .count();
     assert!(correct >= 29, "{correct}/32 correct");
     for row in &p.probs {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     }
     let params = folder.meta.params;
-    assert!(params > 1000, "meta.json counts the model's parameters: {params}");
+    assert!(
+        params > 1000,
+        "meta.json counts the model's parameters: {params}"
+    );
 }
 
 #[test]
@@ -226,7 +293,18 @@ fn a_head_that_does_not_match_the_layout_is_refused() {
     let out = tempfile::tempdir().unwrap();
     let inputs = [("data", f.data.as_path()), ("images", f.images.as_path())];
     let params = TRAIN.replace("head = \"joint\"", "head = \"choice\"");
-    let err = run_in("train", &params, &inputs, out.path(), &SilentProgress, &CancelToken::new()).unwrap_err();
+    let err = run_in(
+        "train",
+        &params,
+        &inputs,
+        out.path(),
+        &SilentProgress,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("train.parquet") && message.contains("joint"), "{message}");
+    assert!(
+        message.contains("train.parquet") && message.contains("joint"),
+        "{message}"
+    );
 }
