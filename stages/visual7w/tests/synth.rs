@@ -327,3 +327,25 @@ fn parameters_are_checked() {
         "{error:?}"
     );
 }
+
+#[test]
+fn objects_per_scene_follow_the_parameter() {
+    let count = |objects: [usize; 2]| -> BTreeSet<usize> {
+        let params = SynthParams {
+            objects,
+            ..small(5)
+        };
+        pipeline_stages_visual7w::synth::plan(&params.spec())
+            .iter()
+            .map(|image| image.scene.objects.len())
+            .collect()
+    };
+    assert_eq!(count([1, 1]), BTreeSet::from([1]));
+    assert_eq!(count([2, 4]), BTreeSet::from([2, 3, 4]));
+    assert_eq!(count([3, 3]), BTreeSet::from([3]));
+    let error = erase(Synth)
+        .prepare(toml::toml! { objects = [0, 2] }.into())
+        .err()
+        .unwrap();
+    assert_eq!(error.path, "objects");
+}
