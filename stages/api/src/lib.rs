@@ -8,11 +8,13 @@
 
 mod context;
 mod erased;
+mod folder_run;
 mod paths;
 pub mod rng;
 
 pub use context::{CancelToken, Progress, SilentProgress, StageContext};
 pub use erased::{DynStage, ParamError, PreparedStage, erase};
+pub use folder_run::FolderRun;
 pub use paths::{RelPathError, check_relative, copy_path};
 
 use serde::Serialize;

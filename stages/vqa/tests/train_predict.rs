@@ -3,11 +3,10 @@
 //! learn it, the text-only control must not, a killed run must resume from its checkpoint, and
 //! `predict` must write the prediction format `ensemble`/`evaluate` read.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use pipeline_api::{CancelToken, DynStage, Progress, SilentProgress, StageContext, StageError};
+use pipeline_api::{CancelToken, DynStage, FolderRun, Progress, SilentProgress, StageError};
 use pipeline_stages_images::Meta;
 use pipeline_stages_ml::prediction_io::read_folder;
 use polars::prelude::*;
@@ -139,31 +138,27 @@ fn run_in(
     let prepared = stage(kind)
         .prepare(toml::from_str(params).unwrap())
         .expect("valid parameters");
-    let inputs: BTreeMap<String, Vec<PathBuf>> = inputs
+    let inputs: Vec<(&str, Vec<PathBuf>)> = inputs
         .iter()
-        .map(|(n, p)| (n.to_string(), vec![p.to_path_buf()]))
+        .map(|(n, p)| (*n, vec![p.to_path_buf()]))
         .collect();
-    std::fs::create_dir_all(out).unwrap();
-    let mut log = Vec::new();
-    let mut ctx = StageContext {
+    let run = FolderRun {
         stage: kind,
         root: out,
+        out,
         inputs: &inputs,
-        out_dir: out,
-        gpus: &[],
         cpus: 2,
         progress,
         cancel,
-        log: &mut log,
     };
-    prepared.run(&mut ctx)?;
+    let log = run.run(|ctx| prepared.run(ctx))?;
     for output in prepared.outputs() {
         assert!(
             out.join(&output).exists(),
             "declared output {output} was not written"
         );
     }
-    Ok(String::from_utf8(log).unwrap())
+    Ok(log)
 }
 
 fn train(f: &Fixture, params: &str, out: &Path) -> String {

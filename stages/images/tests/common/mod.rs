@@ -1,10 +1,9 @@
 //! Helpers for the `images` stage tests: run the real stage through `pipeline_api`, write images.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pipeline_api::{CancelToken, SilentProgress, StageContext, StageError};
+use pipeline_api::{CancelToken, FolderRun, SilentProgress, StageError};
 
 /// Runs the `images` stage with `params` (a TOML table body) on `inputs`, writing into `out`.
 /// Returns what the stage logged.
@@ -34,25 +33,16 @@ pub fn run_images_with(
     let prepared = kind
         .prepare(params)
         .map_err(|e| StageError::failed(format!("{}: {}", e.path, e.message)))?;
-    std::fs::create_dir_all(out).unwrap();
-    let inputs: BTreeMap<String, Vec<PathBuf>> = inputs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    let mut log = Vec::<u8>::new();
-    let mut ctx = StageContext {
+    let run = FolderRun {
         stage: "images",
         root: out,
-        inputs: &inputs,
-        out_dir: out,
-        gpus: &[],
+        out,
+        inputs,
         cpus,
         progress: &SilentProgress,
         cancel,
-        log: &mut log,
     };
-    prepared.run(&mut ctx)?;
-    Ok(String::from_utf8(log).unwrap())
+    run.run(|ctx| prepared.run(ctx))
 }
 
 /// A deterministic photo-like RGB image: gradients plus hashed noise.

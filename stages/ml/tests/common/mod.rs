@@ -5,10 +5,9 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pipeline_api::{CancelToken, DynStage, ParamError, SilentProgress, StageContext, StageError};
+use pipeline_api::{CancelToken, DynStage, FolderRun, ParamError, SilentProgress, StageError};
 use polars::prelude::*;
 
 /// One row of a hand-made prediction output: ID, probabilities A..D, and the chosen letter.
@@ -152,34 +151,24 @@ pub fn run(kind: &str, params: &str, inputs: &[(&str, Vec<PathBuf>)]) -> Result<
         .expect("valid parameters");
     let out = tempfile::tempdir().unwrap();
     let root = tempfile::tempdir().unwrap();
-    let inputs: BTreeMap<String, Vec<PathBuf>> = inputs
-        .iter()
-        .map(|(n, p)| (n.to_string(), p.clone()))
-        .collect();
-    let mut log: Vec<u8> = Vec::new();
     let (progress, cancel) = (SilentProgress, CancelToken::new());
-    let mut ctx = StageContext {
+    let run = FolderRun {
         stage: kind,
         root: root.path(),
-        inputs: &inputs,
-        out_dir: out.path(),
-        gpus: &[],
+        out: out.path(),
+        inputs,
         cpus: 1,
         progress: &progress,
         cancel: &cancel,
-        log: &mut log,
     };
-    stage.run(&mut ctx)?;
+    let log = run.run(|ctx| stage.run(ctx))?;
     for output in stage.outputs() {
         assert!(
             out.path().join(&output).exists(),
             "declared output {output} was not written"
         );
     }
-    Ok(Run {
-        out,
-        log: String::from_utf8(log).unwrap(),
-    })
+    Ok(Run { out, log })
 }
 
 /// The error message of a failed run.

@@ -3,11 +3,10 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use pipeline_api::{CancelToken, SilentProgress, StageContext, StageError};
+use pipeline_api::{CancelToken, FolderRun, SilentProgress, StageError};
 use polars::prelude::*;
 
 /// A file of the shared tokenizer fixtures.
@@ -131,23 +130,14 @@ pub fn run_stage(
     let prepared = stage
         .prepare(toml::from_str::<toml::Value>(params).unwrap())
         .map_err(|e| StageError::failed(format!("param {}: {}", e.path, e.message)))?;
-    let inputs: BTreeMap<String, Vec<PathBuf>> = inputs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    std::fs::create_dir_all(out).unwrap();
-    let mut log: Vec<u8> = Vec::new();
-    let mut ctx = StageContext {
+    let run = FolderRun {
         stage: kind,
         root: out,
-        inputs: &inputs,
-        out_dir: out,
-        gpus: &[],
+        out,
+        inputs,
         cpus: 2,
         progress: &SilentProgress,
         cancel,
-        log: &mut log,
     };
-    prepared.run(&mut ctx)?;
-    Ok(String::from_utf8(log).unwrap())
+    run.run(|ctx| prepared.run(ctx))
 }

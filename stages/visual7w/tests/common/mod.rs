@@ -3,10 +3,9 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pipeline_api::{CancelToken, SilentProgress, Stage, StageContext, StageError};
+use pipeline_api::{CancelToken, FolderRun, SilentProgress, Stage, StageError};
 use polars::prelude::*;
 
 /// The checked-in fixtures.
@@ -46,35 +45,28 @@ pub fn run_stage<S: Stage>(
 ) -> Result<Run, StageError> {
     let out = tempfile::tempdir().expect("temp dir");
     let root = tempfile::tempdir().expect("temp dir");
-    let inputs: BTreeMap<String, Vec<PathBuf>> = inputs
+    let inputs: Vec<(&str, Vec<PathBuf>)> = inputs
         .iter()
-        .map(|(name, path)| (name.to_string(), vec![path.to_path_buf()]))
+        .map(|(name, path)| (*name, vec![path.to_path_buf()]))
         .collect();
-    let mut log: Vec<u8> = Vec::new();
-    let progress = SilentProgress;
-    let cancel = CancelToken::new();
-    let mut ctx = StageContext {
+    let (progress, cancel) = (SilentProgress, CancelToken::new());
+    let run = FolderRun {
         stage: S::KIND,
         root: root.path(),
+        out: out.path(),
         inputs: &inputs,
-        out_dir: out.path(),
-        gpus: &[],
         cpus: 2,
         progress: &progress,
         cancel: &cancel,
-        log: &mut log,
     };
-    stage.run(params, &mut ctx)?;
+    let log = run.run(|ctx| stage.run(params, ctx))?;
     for output in S::outputs(params) {
         assert!(
             out.path().join(&output).exists(),
             "declared output {output} was not written"
         );
     }
-    Ok(Run {
-        out,
-        log: String::from_utf8(log).expect("UTF-8 log"),
-    })
+    Ok(Run { out, log })
 }
 
 pub fn read_parquet(path: &Path) -> DataFrame {
