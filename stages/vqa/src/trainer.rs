@@ -83,6 +83,24 @@ impl TrainJob {
         BoundTrain { job: self, ctx }
     }
 
+    /// The batch makers of the training and validation splits, made once per run.
+    fn makers(&self) -> Result<Makers<'_>, StageError> {
+        let p = &self.params;
+        let maker = |split, training| {
+            BatchMaker::new(
+                split,
+                &self.images,
+                p.image_size,
+                self.image_mode(training),
+                p.seed,
+            )
+        };
+        Ok(Makers {
+            train: maker(&self.train, true)?,
+            val: self.val.as_ref().map(|val| maker(val, false)).transpose()?,
+        })
+    }
+
     fn image_mode(&self, training: bool) -> ImageMode {
         match (
             self.params.blank_images,
@@ -154,6 +172,12 @@ fn check_fits(split: &Examples, head: Head, config: &VqaConfig) -> Result<(), St
     Ok(())
 }
 
+/// Batch makers of a run's splits.
+struct Makers<'a> {
+    train: BatchMaker<'a>,
+    val: Option<BatchMaker<'a>>,
+}
+
 pub struct BoundTrain<'a, 'c> {
     job: TrainJob,
     ctx: &'a mut StageContext<'c>,
@@ -163,9 +187,10 @@ impl OnBackend for BoundTrain<'_, '_> {
     type Output = Result<(), StageError>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+        let makers = self.job.makers()?;
         let mut session = Session::<B>::start(&self.job, self.ctx, device)?;
         for epoch in session.state.epoch..self.job.params.epochs {
-            session.epoch(&self.job, self.ctx, epoch)?;
+            session.epoch(&self.job, &makers, self.ctx, epoch)?;
         }
         session.finish(&self.job, self.ctx)
     }
@@ -251,19 +276,14 @@ impl<B: AutodiffBackend> Session<B> {
     fn epoch(
         &mut self,
         job: &TrainJob,
+        makers: &Makers<'_>,
         ctx: &mut StageContext<'_>,
         epoch: usize,
     ) -> Result<(), StageError> {
         let p = &job.params;
         // Reseeded per epoch, so a resumed run draws the same drop-path masks as an uninterrupted one.
         B::seed(&self.device, p.seed ^ ((epoch as u64 + 1) << 32));
-        let maker = BatchMaker::new(
-            &job.train,
-            &job.images,
-            p.image_size,
-            job.image_mode(true),
-            p.seed,
-        )?;
+        let maker = &makers.train;
         let batches = batch_rows(job.train.len(), p.batch_size, Some((p.seed, epoch as u64)));
         let per_epoch = batches.len() as u64;
         ctx.progress.start(per_epoch * p.epochs as u64, "batches");
@@ -279,7 +299,7 @@ impl<B: AutodiffBackend> Session<B> {
         };
         let last = batches.len();
         let mut seen = 0;
-        for_each_batch(&maker, &batches, epoch as u64, |host| {
+        for_each_batch(maker, &batches, epoch as u64, |host| {
             ctx.cancel.check()?;
             seen += 1;
             self.micro_batch(job, &mut run, host, seen == last)?;
@@ -295,7 +315,7 @@ impl<B: AutodiffBackend> Session<B> {
             Ok(())
         })?;
         let seconds = started.elapsed().as_secs_f64();
-        let val = self.validate(job, ctx)?;
+        let val = self.validate(job, makers, ctx)?;
         let record = EpochRecord {
             epoch: epoch + 1,
             train_loss: run.tally.loss(),
@@ -373,23 +393,18 @@ impl<B: AutodiffBackend> Session<B> {
     fn validate(
         &self,
         job: &TrainJob,
+        makers: &Makers<'_>,
         ctx: &mut StageContext<'_>,
     ) -> Result<Option<Tally>, StageError> {
-        let Some(val) = &job.val else { return Ok(None) };
-        let p = &job.params;
+        let (Some(val), Some(maker)) = (&job.val, &makers.val) else {
+            return Ok(None);
+        };
         ctx.progress.message("validating");
-        let maker = BatchMaker::new(
-            val,
-            &job.images,
-            p.image_size,
-            job.image_mode(false),
-            p.seed,
-        )?;
         let model = self.model().valid();
         let silent = pipeline_api::SilentProgress;
         let scores = score(
             &model,
-            &maker,
+            maker,
             val.len(),
             job.eval_batch(),
             &self.device,
