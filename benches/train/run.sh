@@ -5,7 +5,7 @@
 # (NdArray backend) beside the same model and step in PyTorch eager (torchscale), in one run, on
 # 1 and 2 threads, both heads. One machine, one run.
 #
-#   bash benches/train/run.sh          # ~3 min on 2 cores, plus the build
+#   bash benches/train/run.sh          # ~6 min on 2 cores, plus the build
 #
 # Knobs (environment): PY (/work/venvs/beit3/bin/python: torch 2.15 CPU use + torchscale 0.2.0,
 # installed as in tests/fixtures/beit3/README.md), STEPS (20).
