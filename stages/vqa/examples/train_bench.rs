@@ -13,7 +13,6 @@ use std::time::Instant;
 
 use beit3::VqaModel;
 use burn::optim::GradientsParams;
-use burn::prelude::*;
 use pipeline_api::rng::Rng;
 use pipeline_stages_vqa::architecture::{CustomDims, Head, ModelSpec, vqa_config};
 use pipeline_stages_vqa::batches::HostBatch;
