@@ -5,6 +5,7 @@ use std::path::Path;
 
 use pipeline_api::StageError;
 use pipeline_stages_ml::canvas::{FONT, draw_png};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::history::History;
@@ -30,6 +31,41 @@ pub fn write_curves(history: &History, title: &str, path: &Path) -> Result<(), S
 }
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type DrawResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// One panel: axes over `x` and `y` with a caption and the x axis named.
+fn panel<'a, 'b>(
+    area: &'a Area<'b>,
+    caption: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    x_desc: &str,
+) -> DrawResult<Chart<'a, 'b>> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(52)
+        .caption(caption, (FONT, 16))
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .label_style((FONT, 13))
+        .draw()?;
+    Ok(chart)
+}
+
+/// The legend of the series drawn with a label.
+fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> DrawResult<()> {
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 13))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
 
 /// Steps at which each epoch ended (x positions of the epoch points on the step axis).
 fn epoch_end_steps(history: &History) -> Vec<f64> {
@@ -48,7 +84,7 @@ fn epoch_end_steps(history: &History) -> Vec<f64> {
         .collect()
 }
 
-fn draw_loss(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::error::Error>> {
+fn draw_loss(history: &History, area: &Area<'_>) -> DrawResult<()> {
     let steps: Vec<(f64, f64)> = history
         .steps
         .iter()
@@ -63,17 +99,7 @@ fn draw_loss(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::erro
         .collect();
     let x_max = steps.last().map_or(1.0, |p| p.0).max(1.0);
     let y_max = steps.iter().chain(&val).map(|p| p.1).fold(0.1, f64::max) * 1.05;
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(52)
-        .caption("loss", (FONT, 16))
-        .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
-    chart
-        .configure_mesh()
-        .x_desc("optimizer step")
-        .label_style((FONT, 13))
-        .draw()?;
+    let mut chart = panel(area, "loss", 0.0..x_max, 0.0..y_max, "optimizer step")?;
     chart
         .draw_series(LineSeries::new(steps, TRAIN.stroke_width(1)))?
         .label("train (per step)")
@@ -83,15 +109,10 @@ fn draw_loss(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::erro
         .label("val (per epoch)")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], VAL));
     chart.draw_series(val.iter().map(|&p| Circle::new(p, 4, VAL.filled())))?;
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 13))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    draw_legend(&mut chart)
 }
 
-fn draw_accuracy(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::error::Error>> {
+fn draw_accuracy(history: &History, area: &Area<'_>) -> DrawResult<()> {
     let train: Vec<(f64, f64)> = history
         .epochs
         .iter()
@@ -103,17 +124,7 @@ fn draw_accuracy(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::
         .filter_map(|e| e.val_accuracy.map(|v| (e.epoch as f64, v * 100.0)))
         .collect();
     let x_max = history.epochs.len().max(1) as f64 + 0.5;
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(52)
-        .caption("accuracy (%)", (FONT, 16))
-        .build_cartesian_2d(0.5..x_max, 0.0..100.0)?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .label_style((FONT, 13))
-        .draw()?;
+    let mut chart = panel(area, "accuracy (%)", 0.5..x_max, 0.0..100.0, "epoch")?;
     for (points, color, name) in [(train, TRAIN, "train"), (val, VAL, "val")] {
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
@@ -125,10 +136,5 @@ fn draw_accuracy(history: &History, area: &Area<'_>) -> Result<(), Box<dyn std::
         [(0.5, 25.0), (x_max, 25.0)],
         RGBColor(200, 40, 40),
     ))?;
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 13))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    draw_legend(&mut chart)
 }
