@@ -16,19 +16,14 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+source "$HERE/../lib.sh"
 OUT="$REPO/.bench/download"
 BIG_MIB="${BIG_MIB:-1024}" ZIP_FILES="${ZIP_FILES:-20000}" ZIP_KIB="${ZIP_KIB:-8}"
 REPEAT="${REPEAT:-3}" PORT="${PORT:-18471}" PY="${PY:-/work/venvs/download-bench/bin/python}"
 mkdir -p "$OUT/data" "$OUT/work"
 cd "$REPO"
 
-OPT=(--config 'profile.dev.package.pipeline-stages-download.opt-level=3'
-     --config 'profile.dev.package.pipeline-stages-download.debug-assertions=false'
-     --config 'profile.dev.package.pipeline-stages-download.overflow-checks=false')
-BUILD_CMD="cargo build -p pipeline-stages-download --example fetch ${OPT[*]}"
-cargo build -q -p pipeline-stages-download --example fetch "${OPT[@]}"
-BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/examples/fetch"
+dev_example pipeline-stages-download fetch
 
 python3 "$HERE/gen_data.py" "$OUT/data" "$BIG_MIB" "$ZIP_FILES" "$ZIP_KIB"
 python3 "$HERE/serve.py" "$OUT/data" "$PORT" &
@@ -41,7 +36,7 @@ TABLE="$(python3 "$HERE/bench.py" "$BIN" "$OUT/data" "$OUT/work" "$PORT" "$REPEA
   echo "## download"
   echo
   echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "- machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM (shared with other builds: expect noise)"
+  echo "- machine: $(machine) (shared with other builds: expect noise)"
   echo "- tools: $(curl --version | head -1 | cut -d' ' -f1-2), $(wget --version | head -1 | cut -d' ' -f1-3), $(unzip -v | head -1 | cut -d' ' -f1-2), Python $("$PY" -c 'import sys, requests; print(sys.version.split()[0], "+ requests", requests.__version__)')"
   echo "- inputs: big.bin ${BIG_MIB} MiB random; images.zip ${ZIP_FILES} stored files x ${ZIP_KIB} KiB ($(du -m "$OUT/data/images.zip" | cut -f1) MiB)"
   echo "- server: benches/download/serve.py (Python, os.sendfile) on 127.0.0.1; median of ${REPEAT} runs, page cache warm"

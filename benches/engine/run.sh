@@ -21,7 +21,7 @@
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+source "$HERE/../lib.sh"
 BENCH="$REPO/.bench"
 RES="$BENCH/results"
 TREE="$BENCH/tree"

@@ -4,12 +4,12 @@
 # Writes .bench/images-results.md. Knobs: COUNT (1000), SIZE (480), DIFF_COUNT (200), REPEAT (3),
 # VENV (/work/venvs/images), WORK (/tmp/pipeline-images-bench), CARGO_TARGET_DIR.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-HERE="$ROOT/benches/images"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/../lib.sh"
 COUNT=${COUNT:-1000} SIZE=${SIZE:-480} DIFF_COUNT=${DIFF_COUNT:-200} REPEAT=${REPEAT:-3}
 VENV=${VENV:-/work/venvs/images} WORK=${WORK:-/tmp/pipeline-images-bench}
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-RESULTS="$ROOT/.bench/images-results.md"
+TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
+RESULTS="$REPO/.bench/images-results.md"
 
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV" && "$VENV/bin/pip" install -q pillow numpy
@@ -18,7 +18,7 @@ PY="$VENV/bin/python"
 if [ "$(ls "$WORK/jpegs" 2>/dev/null | wc -l)" != "$COUNT" ]; then
   rm -rf "$WORK/jpegs" && "$PY" "$HERE/gen_images.py" "$WORK/jpegs" "$COUNT"
 fi
-(cd "$ROOT" && cargo build --release -q -p pipeline-stages-images --example images_bench)
+(cd "$REPO" && cargo build --release -q -p pipeline-stages-images --example images_bench)
 BIN="$TARGET_DIR/release/examples/images_bench"
 cat "$WORK"/jpegs/* > /dev/null  # both sides read from the page cache
 
@@ -43,7 +43,7 @@ mkdir -p "$(dirname "$RESULTS")"
 cat > "$RESULTS" <<MD
 ## images: decode + bicubic resize to ${SIZE}x${SIZE}, \`images\` stage vs Python PIL
 
-- Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM; load average at the end of the timings: $load (other engineers build on the same cores, so absolute numbers are noisy; each figure is the best of $REPEAT runs).
+- Machine: $(machine); load average at the end of the timings: $load (other engineers build on the same cores, so absolute numbers are noisy; each figure is the best of $REPEAT runs).
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Pillow $("$PY" -c 'import PIL; print(PIL.__version__)') (libjpeg-turbo $("$PY" -c 'from PIL import features; print(features.version("libjpeg_turbo"))')), Python $("$PY" -c 'import sys; print(sys.version.split()[0])'), $(rustc --version).
 - Data: $COUNT JPEGs (quality 90, 500x375 to 640x480 and portrait, gradients + blobs + noise) from \`benches/images/gen_images.py\`, read from the page cache.
 - Ours: \`images_bench pack DIR OUT $SIZE THREADS\` runs the real stage (decode with the image crate's zune-jpeg, PIL-exact bicubic, write \`images.u8\` + index). PIL: \`Image.open(p).convert('RGB').resize(($SIZE, $SIZE), Image.BICUBIC)\` in one process.

@@ -16,7 +16,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+source "$HERE/../lib.sh"
 OUT="$REPO/.bench/tokenize"
 PY="${PY:-/work/venvs/tok/bin/python}"
 COUNT="${COUNT:-139868}"
@@ -24,12 +24,7 @@ SPM="$REPO/tests/fixtures/tokenizer/test.spm"
 mkdir -p "$OUT"
 cd "$REPO"
 
-OPT=(--config 'profile.dev.package.pipeline-stages-tokenize.opt-level=3'
-     --config 'profile.dev.package.pipeline-stages-tokenize.debug-assertions=false'
-     --config 'profile.dev.package.pipeline-stages-tokenize.overflow-checks=false')
-BUILD_CMD="cargo build -p pipeline-stages-tokenize --example bench_tokenize ${OPT[*]}"
-cargo build -q -p pipeline-stages-tokenize --example bench_tokenize "${OPT[@]}"
-BIN="$REPO/target/debug/examples/bench_tokenize"
+dev_example pipeline-stages-tokenize bench_tokenize
 
 python3 "$HERE/gen_questions.py" "$OUT/questions.jsonl" "$COUNT"
 echo "running Rust..." >&2

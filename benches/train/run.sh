@@ -14,20 +14,14 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+source "$HERE/../lib.sh"
 PY="${PY:-/work/venvs/beit3/bin/python}"
 STEPS="${STEPS:-20}"
 RESULTS="$REPO/.bench/train-results.md"
 mkdir -p "$REPO/.bench"
 cd "$REPO"
 
-OPT=()
-for crate in beit3 pipeline-stages-vqa; do
-  OPT+=(--config "profile.dev.package.$crate.debug-assertions=false"
-        --config "profile.dev.package.$crate.overflow-checks=false")
-done
-cargo build -q -p pipeline-stages-vqa --example train_bench "${OPT[@]}"
-BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/examples/train_bench"
+dev_example pipeline-stages-vqa train_bench beit3
 
 # BATCH EMBED DEPTH HEADS FFN PATCH IMAGE, as pipelines/demo.toml's models; TEXT_LEN per head.
 MODEL=(32 64 2 4 256 16 64)
@@ -47,9 +41,8 @@ for head in choice joint; do
 done
 
 torch_version=$("$PY" -c 'import torch, torchscale; print(torch.__version__)' 2>/dev/null)
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 {
-  echo "## CPU training throughput, tiny model ($(date -u +%Y-%m-%d), $cpu, $(nproc) cores)"
+  echo "## CPU training throughput, tiny model ($(date -u +%Y-%m-%d), $(machine))"
   echo
   echo "Questions per second over $STEPS timed steps of batch ${MODEL[0]} (after 3 warm-up steps);"
   echo "\`choice\` runs 4 sequences of ${TEXT_LEN[choice]} tokens per question, \`joint\` one of ${TEXT_LEN[joint]}."

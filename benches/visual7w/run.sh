@@ -10,7 +10,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
+source "$HERE/../lib.sh"
 WORK="$REPO/.bench/visual7w"
 DATA="$WORK/data"
 VENV="${VENV:-/work/venvs/visual7w}"

@@ -1,0 +1,26 @@
+# Shared by the benches/*/run.sh scripts; source it after `set -euo pipefail`.
+# Sets REPO to the repository root.
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# dev_example PACKAGE EXAMPLE [CRATE...]
+# Builds example EXAMPLE of PACKAGE in the dev profile with PACKAGE and each CRATE raised to
+# opt-level 3 without debug assertions or overflow checks (through `--config`, so nothing else is
+# rebuilt). Sets BIN to the built example and BUILD_CMD to the command, for the reports.
+dev_example() {
+  local package=$1 example=$2 crate
+  shift 2
+  local opt=()
+  for crate in "$package" "$@"; do
+    opt+=(--config "profile.dev.package.$crate.opt-level=3"
+          --config "profile.dev.package.$crate.debug-assertions=false"
+          --config "profile.dev.package.$crate.overflow-checks=false")
+  done
+  (cd "$REPO" && cargo build -q -p "$package" --example "$example" "${opt[@]}")
+  BUILD_CMD="cargo build -p $package --example $example ${opt[*]}"
+  BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/examples/$example"
+}
+
+# The machine, for the reports: `CPU model, N cores, M GiB RAM`.
+machine() {
+  echo "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM"
+}
