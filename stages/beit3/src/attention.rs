@@ -2,10 +2,12 @@
 //! joint softmax attention over all tokens with the key padding mask.
 
 use burn::prelude::*;
+use burn::tensor::FloatDType;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::multiway::{MultiwayLinear, MultiwayNorm};
+use crate::precision::to_compute;
 
 /// `self_attn` of an encoder layer.
 #[derive(Module, Debug)]
@@ -22,6 +24,9 @@ pub struct MultiwayAttention<B: Backend> {
     pub inner_attn_ln: MultiwayNorm<B>,
     /// Number of heads.
     pub num_heads: usize,
+    /// Float type of the attention products (`None`: the model's own); see [`crate::precision`].
+    #[module(skip)]
+    pub compute: Option<FloatDType>,
 }
 
 impl<B: Backend> MultiwayAttention<B> {
@@ -34,6 +39,7 @@ impl<B: Backend> MultiwayAttention<B> {
             out_proj: MultiwayLinear::new(dim, dim, device),
             inner_attn_ln: MultiwayNorm::new(dim, eps, device),
             num_heads,
+            compute: None,
         }
     }
 
@@ -48,8 +54,10 @@ impl<B: Backend> MultiwayAttention<B> {
         split: usize,
     ) -> Tensor<B, 3> {
         let [batch, n, dim] = x.dims();
+        let x_dtype = x.dtype();
         let heads = |t: Tensor<B, 3>| {
-            t.reshape([batch, n, self.num_heads, dim / self.num_heads])
+            to_compute(t, self.compute)
+                .reshape([batch, n, self.num_heads, dim / self.num_heads])
                 .swap_dims(1, 2)
         };
         let q = heads(self.q_proj.forward(x.clone(), split));
@@ -60,8 +68,21 @@ impl<B: Backend> MultiwayAttention<B> {
             .expand([batch, self.num_heads, n, n]);
         // The default scale is head_dim^-½, the same as scaling q after its bias.
         let a = attention(q, k, v, Some(mask), None, AttentionModuleOptions::default());
-        let a = a.swap_dims(1, 2).reshape([batch, n, dim]);
+        let a = a.swap_dims(1, 2).reshape([batch, n, dim]).cast(x_dtype);
         let a = self.inner_attn_ln.forward(a, split);
         self.out_proj.forward(a, split)
+    }
+
+    /// Computes the projections and the attention in `compute` (`None`: the model's own type).
+    pub fn set_compute(&mut self, compute: Option<FloatDType>) {
+        self.compute = compute;
+        for proj in [
+            &mut self.q_proj,
+            &mut self.k_proj,
+            &mut self.v_proj,
+            &mut self.out_proj,
+        ] {
+            proj.compute = compute;
+        }
     }
 }

@@ -2,9 +2,11 @@
 
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use burn::tensor::FloatDType;
 
 use crate::activation::gelu_exact;
 use crate::multiway::multiway;
+use crate::precision::linear_in;
 
 /// One expert's FFN (`ffn.{A,B}.{fc1,ffn_layernorm,fc2}` in the checkpoints).
 #[derive(Module, Debug)]
@@ -15,6 +17,9 @@ pub struct Ffn<B: Backend> {
     pub ffn_layernorm: LayerNorm<B>,
     /// F → D.
     pub fc2: Linear<B>,
+    /// Float type of the products (`None`: the model's own); see [`crate::precision`].
+    #[module(skip)]
+    pub compute: Option<FloatDType>,
 }
 
 impl<B: Backend> Ffn<B> {
@@ -24,14 +29,15 @@ impl<B: Backend> Ffn<B> {
             fc1: LinearConfig::new(dim, hidden).init(device),
             ffn_layernorm: LayerNormConfig::new(hidden).with_epsilon(eps).init(device),
             fc2: LinearConfig::new(hidden, dim).init(device),
+            compute: None,
         }
     }
 
     /// # Shapes
     /// `x`: [B, n, D] → [B, n, D].
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let h = gelu_exact(self.fc1.forward(x));
-        self.fc2.forward(self.ffn_layernorm.forward(h))
+        let h = gelu_exact(linear_in(&self.fc1, x, self.compute));
+        linear_in(&self.fc2, self.ffn_layernorm.forward(h), self.compute)
     }
 }
 

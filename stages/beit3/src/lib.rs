@@ -43,6 +43,7 @@ pub mod model;
 pub mod multiway;
 pub mod params;
 pub mod persist;
+pub mod precision;
 
 pub use backbone::Beit3;
 pub use config::{Beit3Config, Preset, VqaConfig};

@@ -1,6 +1,7 @@
 //! The whole VQA model (`BEiT3ForVisualQuestionAnswering`): backbone, pooler and head.
 
 use burn::prelude::*;
+use burn::tensor::FloatDType;
 
 use crate::backbone::Beit3;
 use crate::config::VqaConfig;
@@ -41,6 +42,16 @@ impl<B: Backend> VqaModel<B> {
             pooler: Pooler::new(d, device),
             head: VqaHead::new(d, config.task.num_classes(), device),
         })
+    }
+
+    /// Computes the encoder's matrix products in `compute` (bf16 for mixed precision on CUDA;
+    /// `None`, the default, keeps the model's own type); see [`crate::precision`].
+    pub fn set_compute(&mut self, compute: Option<FloatDType>) {
+        for layer in &mut self.beit3.encoder.layers {
+            layer.self_attn.set_compute(compute);
+            layer.ffn.a.compute = compute;
+            layer.ffn.b.compute = compute;
+        }
     }
 
     /// The logits, with the intermediate results.

@@ -5,6 +5,9 @@
 
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
+use burn::tensor::FloatDType;
+
+use crate::precision::linear_in;
 
 /// Applies `a` to the tokens before `split` and `b` to the rest, and joins the results.
 ///
@@ -35,19 +38,32 @@ pub struct MultiwayLinear<B: Backend> {
     pub a: Linear<B>,
     /// The text expert.
     pub b: Linear<B>,
+    /// Float type of the products (`None`: the model's own); see [`crate::precision`].
+    #[module(skip)]
+    pub compute: Option<FloatDType>,
 }
 
 impl<B: Backend> MultiwayLinear<B> {
     /// Two `d_in → d_out` Linear layers with bias.
     pub fn new(d_in: usize, d_out: usize, device: &B::Device) -> Self {
         let lin = || LinearConfig::new(d_in, d_out).init(device);
-        Self { a: lin(), b: lin() }
+        Self {
+            a: lin(),
+            b: lin(),
+            compute: None,
+        }
     }
 
     /// # Shapes
     /// `x`: [B, n, d_in] → [B, n, d_out].
     pub fn forward(&self, x: Tensor<B, 3>, split: usize) -> Tensor<B, 3> {
-        multiway(x, split, |v| self.a.forward(v), |t| self.b.forward(t))
+        let c = self.compute;
+        multiway(
+            x,
+            split,
+            |v| linear_in(&self.a, v, c),
+            |t| linear_in(&self.b, t, c),
+        )
     }
 }
 

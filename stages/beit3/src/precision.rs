@@ -1,0 +1,38 @@
+//! Mixed precision: the encoder's matrix products (its Linear layers and attention) in a lower
+//! float type, bf16 on CUDA, while the parameters, LayerNorms, residual stream, head and loss
+//! stay in the model's own type (f32). Burn 0.21 has no autocast; this is the manual form of it.
+//! Gradients flow through the casts back to the f32 parameters, so no loss scaling is needed
+//! for bf16.
+
+use burn::nn::Linear;
+use burn::prelude::*;
+use burn::tensor::FloatDType;
+
+/// `x W^T + b` computed in `compute` (when given) and returned in `x`'s own type.
+///
+/// # Shapes
+/// `x`: [..., d_in] → [..., d_out].
+pub fn linear_in<B: Backend, const D: usize>(
+    linear: &Linear<B>,
+    x: Tensor<B, D>,
+    compute: Option<FloatDType>,
+) -> Tensor<B, D> {
+    let Some(dtype) = compute else {
+        return linear.forward(x);
+    };
+    let back = x.dtype();
+    let weight = linear.weight.val().cast(dtype);
+    let bias = linear.bias.as_ref().map(|b| b.val().cast(dtype));
+    burn::tensor::module::linear(x.cast(dtype), weight, bias).cast(back)
+}
+
+/// `x` in `compute` when given, else unchanged.
+pub fn to_compute<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    compute: Option<FloatDType>,
+) -> Tensor<B, D> {
+    match compute {
+        Some(dtype) => x.cast(dtype),
+        None => x,
+    }
+}

@@ -1,0 +1,90 @@
+//! Mixed precision: the encoder's products computed in another float type than the parameters.
+//!
+//! CUDA's bf16 cannot run here (NdArray holds no half types), so f64 stands in for it: the casts,
+//! the differentiable path back to the f32 parameters, and which layers take part are the same.
+
+mod common;
+
+use beit3::precision::linear_in;
+use beit3::{LoadOptions, VqaModel, load_checkpoint};
+use burn::backend::Autodiff;
+use burn::nn::LinearConfig;
+use burn::prelude::*;
+use burn::tensor::module::linear;
+use burn::tensor::{DType, Distribution, FloatDType};
+use common::*;
+
+/// The product is computed in f64 and only its result is rounded to f32: it matches an f64
+/// reference to the last bit where the plain f32 product carries accumulated rounding error.
+#[test]
+fn linear_in_computes_in_the_given_type_and_returns_the_input_type() {
+    let device = Default::default();
+    let layer = LinearConfig::new(4096, 8).init::<B>(&device);
+    let x = Tensor::<B, 2>::random([16, 4096], Distribution::Normal(0.0, 1.0), &device);
+    let wide = |t: Tensor<B, 2>| t.cast(FloatDType::F64);
+    let bias = layer.bias.as_ref().map(|b| b.val().cast(FloatDType::F64));
+    let exact = linear(wide(x.clone()), wide(layer.weight.val()), bias);
+    let mixed = linear_in(&layer, x.clone(), Some(FloatDType::F64));
+    let plain = linear_in(&layer, x, None);
+    assert_eq!(mixed.dtype(), DType::F32);
+    let rounded = exact.cast(FloatDType::F32);
+    let err = |t: Tensor<B, 2>| -> f32 { (t - rounded.clone()).abs().max().into_scalar() };
+    let (mixed_err, plain_err) = (err(mixed), err(plain));
+    assert_eq!(mixed_err, 0.0, "f64 products rounded once");
+    assert!(plain_err > 0.0, "the f32 products should differ somewhere");
+}
+
+fn tiny_model<Bk: Backend>(device: &Bk::Device) -> VqaModel<Bk> {
+    let mut model = VqaModel::<Bk>::new(&config("vqa_tiny"), device).unwrap();
+    let file = fixtures().join("vqa_tiny/checkpoint.pth");
+    load_checkpoint(&mut model, &file, &LoadOptions::default()).unwrap();
+    model
+}
+
+#[test]
+fn mixed_model_matches_the_reference_and_trains_its_f32_parameters() {
+    type A = Autodiff<B>;
+    let device = Default::default();
+    let mut model = tiny_model::<A>(&device);
+    model.set_compute(Some(FloatDType::F64));
+    let inputs = read("vqa_tiny", "inputs.safetensors");
+    let expected = read("vqa_tiny", "outputs.safetensors");
+    let out = model.forward_detailed(
+        float(&inputs["image"], &device),
+        int(&inputs["question"], &device),
+        padding(&inputs["padding_mask"], &device),
+    );
+    assert_eq!(out.logits.dtype(), DType::F32);
+    assert_close("logits", out.logits.clone(), &expected["logits"], 1e-4);
+    let grads = out.logits.sum().backward();
+    let layer = &model.beit3.encoder.layers[0];
+    for (name, weight) in [
+        ("q_proj.A", &layer.self_attn.q_proj.a.weight),
+        ("ffn.B.fc1", &layer.ffn.b.fc1.weight),
+    ] {
+        let grad = weight
+            .grad(&grads)
+            .unwrap_or_else(|| panic!("{name}: no gradient"));
+        assert_eq!(grad.dtype(), DType::F32, "{name}");
+        assert!(
+            grad.abs().sum().into_scalar() > 0.0,
+            "{name}: zero gradient"
+        );
+    }
+}
+
+#[test]
+fn set_compute_reaches_every_encoder_product() {
+    let mut model = tiny_model::<B>(&Default::default());
+    model.set_compute(Some(FloatDType::BF16));
+    for layer in &model.beit3.encoder.layers {
+        let attn = &layer.self_attn;
+        let linears = [&attn.q_proj, &attn.k_proj, &attn.v_proj, &attn.out_proj];
+        assert!(linears.iter().all(|l| l.compute == Some(FloatDType::BF16)));
+        assert_eq!(attn.compute, Some(FloatDType::BF16));
+        assert_eq!(layer.ffn.a.compute, Some(FloatDType::BF16));
+        assert_eq!(layer.ffn.b.compute, Some(FloatDType::BF16));
+    }
+    model.set_compute(None);
+    assert_eq!(model.beit3.encoder.layers[0].ffn.a.compute, None);
+}
