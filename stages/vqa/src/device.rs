@@ -4,7 +4,9 @@
 
 use std::fmt;
 
-use burn::tensor::backend::AutodiffBackend;
+use burn::backend::autodiff::checkpoint::strategy::BalancedCheckpointing;
+use burn::tensor::FloatDType;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use pipeline_api::StageError;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -62,6 +64,16 @@ pub enum Precision {
     Bf16,
 }
 
+impl Precision {
+    /// The float type of the encoder's products (`None`: the parameters' own, f32).
+    pub fn compute_dtype(self) -> Option<FloatDType> {
+        match self {
+            Precision::F32 => None,
+            Precision::Bf16 => Some(FloatDType::BF16),
+        }
+    }
+}
+
 /// Work that runs on whichever backend the device selects.
 pub trait OnBackend {
     type Output;
@@ -71,45 +83,68 @@ pub trait OnBackend {
 /// The CPU backend (also what tests use).
 pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
 
-/// Runs `job` on `spec`; `granted` are the GPU ids the engine gave the stage.
+/// Where and how a job computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compute {
+    pub device: DeviceSpec,
+    pub precision: Precision,
+    /// Recompute cheap activations in the backward pass instead of keeping them (less memory).
+    pub recompute: bool,
+}
+
+/// Runs `job` where `compute` says; `granted` are the GPU ids the engine gave the stage.
 pub fn dispatch<J: OnBackend>(
-    spec: DeviceSpec,
-    precision: Precision,
+    compute: Compute,
     granted: &[u32],
     job: J,
 ) -> Result<J::Output, StageError> {
-    match (spec, precision) {
-        (DeviceSpec::Cpu, Precision::F32) => Ok(job.run::<CpuBackend>(Default::default())),
+    match (compute.device, compute.precision) {
+        (DeviceSpec::Cpu, Precision::F32) => Ok(with_autodiff::<burn::backend::NdArray<f32>, J>(
+            compute.recompute,
+            Default::default(),
+            job,
+        )),
         (DeviceSpec::Cpu, Precision::Bf16) => Err(StageError::failed(
             "precision \"bf16\" needs device \"cuda\": the CPU backend computes in f32 only",
         )),
-        (DeviceSpec::Cuda(index), precision) => cuda(index, precision, granted, job),
+        (DeviceSpec::Cuda(index), _) => cuda(index, compute.recompute, granted, job),
     }
 }
 
+/// `job` on `B` with gradients, keeping every activation or recomputing the cheap ones.
+fn with_autodiff<B: Backend, J: OnBackend>(
+    recompute: bool,
+    device: B::Device,
+    job: J,
+) -> J::Output {
+    use burn::backend::Autodiff;
+    if recompute {
+        job.run::<Autodiff<B, BalancedCheckpointing>>(device)
+    } else {
+        job.run::<Autodiff<B>>(device)
+    }
+}
+
+/// On CUDA the parameters stay f32 for both precisions: bf16 is applied by the model to its
+/// products (`Precision::compute_dtype`).
 #[cfg(feature = "cuda")]
 fn cuda<J: OnBackend>(
     index: Option<usize>,
-    precision: Precision,
+    recompute: bool,
     granted: &[u32],
     job: J,
 ) -> Result<J::Output, StageError> {
     let index = index.unwrap_or_else(|| granted.first().map_or(0, |&g| g as usize));
     let device = burn::backend::cuda::CudaDevice::new(index);
-    match precision {
-        Precision::F32 => {
-            Ok(job.run::<burn::backend::Autodiff<burn::backend::Cuda<f32, i32>>>(device))
-        }
-        Precision::Bf16 => Err(StageError::failed(
-            "precision \"bf16\" is not implemented yet: use \"f32\" (tracked in issue 7)",
-        )),
-    }
+    Ok(with_autodiff::<burn::backend::Cuda<f32, i32>, J>(
+        recompute, device, job,
+    ))
 }
 
 #[cfg(not(feature = "cuda"))]
 fn cuda<J: OnBackend>(
     _index: Option<usize>,
-    _precision: Precision,
+    _recompute: bool,
     _granted: &[u32],
     _job: J,
 ) -> Result<J::Output, StageError> {

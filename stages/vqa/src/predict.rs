@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::architecture::{Head, ModelSpec, vqa_config};
 use crate::batches::{BatchMaker, ImageMode};
-use crate::device::{DeviceSpec, OnBackend, Precision, dispatch};
+use crate::device::{Compute, DeviceSpec, OnBackend, Precision, dispatch};
 use crate::examples::{self, Examples};
 use crate::saved_model::{self, ModelInfo, param_total};
 use crate::score::score;
@@ -107,7 +107,12 @@ impl Stage for Predict {
             params: params.clone(),
             ctx,
         };
-        dispatch(params.device, params.precision, &gpus, job)?
+        let compute = Compute {
+            device: params.device,
+            precision: params.precision,
+            recompute: false,
+        };
+        dispatch(compute, &gpus, job)?
     }
 }
 
@@ -202,7 +207,8 @@ impl OnBackend for PredictJob<'_, '_> {
                 head.sequences()
             )));
         }
-        let model = self.source.load::<B>(&device)?.valid();
+        let mut model = self.source.load::<B>(&device)?.valid();
+        model.set_compute(self.params.precision.compute_dtype());
         let mode = if blank {
             ImageMode::Blank
         } else {

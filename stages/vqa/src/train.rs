@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::architecture::{Head, ModelSpec, vqa_config};
 use crate::curves::CURVES_PNG;
-use crate::device::{DeviceSpec, Precision, dispatch};
+use crate::device::{Compute, DeviceSpec, Precision, dispatch};
 use crate::history::{EPOCHS_CSV, METRICS_JSON, STEPS_CSV};
 use crate::saved_model::{MODEL_FILE, MODEL_INFO};
 use crate::trainer::TrainJob;
@@ -77,6 +77,10 @@ pub struct TrainParams {
     /// `"cpu"`, `"cuda"` or `"cuda:N"`.
     #[serde(default = "default_device")]
     pub device: DeviceSpec,
+    /// Recompute cheap activations (norms, activations, element-wise ops) in the backward pass
+    /// instead of keeping them: less memory, more time. For large models at 480 px on one GPU.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recompute_activations: bool,
     /// Training augmentation: `true` (random resized crop, flip, RandAugment), `false`, or a
     /// table `{ crop, flip, randaug }`. Flipping swaps left and right: turn it off when questions ask.
     #[serde(default = "default_augment")]
@@ -244,7 +248,12 @@ impl Stage for Train {
 
     fn run(&self, params: &TrainParams, ctx: &mut StageContext<'_>) -> Result<(), StageError> {
         let job = TrainJob::prepare(params, ctx)?;
-        let (device, precision, gpus) = (params.device, params.precision, ctx.gpus.to_vec());
-        dispatch(device, precision, &gpus, job.bind(ctx))?
+        let compute = Compute {
+            device: params.device,
+            precision: params.precision,
+            recompute: params.recompute_activations,
+        };
+        let gpus = ctx.gpus.to_vec();
+        dispatch(compute, &gpus, job.bind(ctx))?
     }
 }

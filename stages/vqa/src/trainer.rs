@@ -256,6 +256,7 @@ impl<B: AutodiffBackend> Session<B> {
             Some(_) => checkpoint::remove_all(ctx.out_dir)?,
             None => {}
         }
+        model.set_compute(p.precision.compute_dtype());
         let schedule = job.schedule();
         Ok(Self {
             device,
