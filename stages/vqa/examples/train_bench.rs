@@ -1,28 +1,36 @@
-//! Training throughput of a BEiT-3 VQA model on the CPU backend: the train stage's own step
-//! (forward, cross-entropy over the four options, backward, global-norm clipping, grouped AdamW)
-//! on random inputs of a fixed shape, timed after warm-up steps.
+//! Training and prediction throughput of a BEiT-3 VQA model: the train stage's own step
+//! (forward, cross-entropy over the four options, backward, global-norm clipping, grouped AdamW),
+//! or a forward pass without gradients, on random inputs of a fixed shape, timed after warm-up
+//! steps, on the CPU or a CUDA GPU.
 //!
 //! ```text
 //! cargo run --release -p pipeline-stages-vqa --example train_bench -- \
 //!     HEAD STEPS BATCH EMBED DEPTH HEADS FFN PATCH IMAGE TEXT_LEN
 //! ```
 //! prints `questions=N seconds=T questions_per_s=R`. Run by benches/train/run.sh beside the same
-//! model in PyTorch (benches/train/torch_bench.py). Threads: `RAYON_NUM_THREADS`.
+//! model in PyTorch (benches/train/torch_bench.py), and by scripts/gpu_check.sh on a GPU.
+//! Environment: `DEVICE` (`cpu`, `cuda`, `cuda:N`), `PRECISION` (`f32`, `bf16`), `RECOMPUTE=1`
+//! (recompute activations), `MODE` (`train`, `predict`), `VOCAB` (text vocabulary, 2000; the
+//! official models have 64010), `RAYON_NUM_THREADS` (CPU threads).
 
 use std::time::Instant;
 
 use beit3::VqaModel;
+use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use pipeline_api::rng::Rng;
 use pipeline_stages_vqa::architecture::{CustomDims, Head, ModelSpec, vqa_config};
 use pipeline_stages_vqa::batches::HostBatch;
-use pipeline_stages_vqa::device::CpuBackend;
+use pipeline_stages_vqa::device::{Compute, DeviceSpec, OnBackend, Precision, dispatch};
 use pipeline_stages_vqa::forward::{DeviceBatch, loss_and_correct, option_logits};
 use pipeline_stages_vqa::optim::{AdamWSettings, GroupRule, GroupedAdamW, clip_global_norm};
 
 const WARMUP_STEPS: usize = 3;
 
 struct Shape {
+    predict: bool,
+    precision: Precision,
     head: Head,
     steps: usize,
     batch: usize,
@@ -45,7 +53,21 @@ fn parse_args() -> Shape {
         "joint" => Head::Joint,
         other => panic!("HEAD is choice or joint, not {other}"),
     };
+    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+    let predict = match env("MODE", "train").as_str() {
+        "train" => false,
+        "predict" => true,
+        other => panic!("MODE is train or predict, not {other}"),
+    };
+    let precision = match env("PRECISION", "f32").as_str() {
+        "f32" => Precision::F32,
+        "bf16" => Precision::Bf16,
+        other => panic!("PRECISION is f32 or bf16, not {other}"),
+    };
+    let vocab_size = env("VOCAB", "2000").parse().expect("VOCAB is a number");
     Shape {
+        predict,
+        precision,
         head,
         steps: n(1),
         batch: n(2),
@@ -55,7 +77,7 @@ fn parse_args() -> Shape {
             num_heads: n(5),
             ffn_dim: n(6),
             patch_size: n(7),
-            vocab_size: 2000,
+            vocab_size,
             max_text_positions: n(9) + 2,
         },
         image: n(8),
@@ -86,10 +108,47 @@ fn random_batch(shape: &Shape, rng: &mut Rng) -> HostBatch {
 
 fn main() {
     let shape = parse_args();
-    let device = Default::default();
-    let config = vqa_config(&ModelSpec::Custom(shape.dims.clone()), shape.image, shape.head, 0.0)
+    let env = |name: &str| std::env::var(name).ok();
+    let compute = Compute {
+        device: DeviceSpec::try_from(env("DEVICE").unwrap_or_else(|| "cpu".into()))
+            .unwrap_or_else(|e| panic!("DEVICE: {e}")),
+        precision: shape.precision,
+        recompute: env("RECOMPUTE").is_some_and(|v| v == "1"),
+    };
+    let seconds = dispatch(compute, &[], Bench(&shape)).unwrap_or_else(|e| panic!("{e}"));
+    let questions = shape.steps * shape.batch;
+    println!(
+        "questions={questions} seconds={seconds:.3} questions_per_s={:.1}",
+        questions as f64 / seconds
+    );
+}
+
+struct Bench<'a>(&'a Shape);
+
+impl OnBackend for Bench<'_> {
+    type Output = f64;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> f64 {
+        let shape = self.0;
+        let config = vqa_config(
+            &ModelSpec::Custom(shape.dims.clone()),
+            shape.image,
+            shape.head,
+            0.0,
+        )
         .expect("a valid model configuration");
-    let mut model = VqaModel::<CpuBackend>::new(&config, &device).expect("model");
+        let mut model = VqaModel::<B>::new(&config, &device).expect("model");
+        model.set_compute(shape.precision.compute_dtype());
+        if shape.predict {
+            predict(shape, model.valid(), &device)
+        } else {
+            train(shape, model, &device)
+        }
+    }
+}
+
+/// Seconds for `shape.steps` training steps after the warm-up ones.
+fn train<B: AutodiffBackend>(shape: &Shape, mut model: VqaModel<B>, device: &B::Device) -> f64 {
     let rule = GroupRule {
         depth: shape.dims.depth,
         layer_decay: 1.0,
@@ -106,19 +165,34 @@ fn main() {
     let mut started = Instant::now();
     for step in 0..WARMUP_STEPS + shape.steps {
         if step == WARMUP_STEPS {
+            B::sync(device).expect("device sync");
             started = Instant::now();
         }
-        let batch = DeviceBatch::<CpuBackend>::new(random_batch(&shape, &mut rng), &device);
+        let batch = DeviceBatch::<B>::new(random_batch(shape, &mut rng), device);
         let labels = batch.labels.clone().expect("labelled");
         let (loss, _) = loss_and_correct(option_logits(&model, &batch), labels);
         let mut grads = GradientsParams::from_grads(loss.backward(), &model);
         clip_global_norm(&model, &mut grads, Some(1.0));
         model = optimizer.step(1e-4, model, grads);
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let questions = shape.steps * shape.batch;
-    println!(
-        "questions={questions} seconds={seconds:.3} questions_per_s={:.1}",
-        questions as f64 / seconds
-    );
+    B::sync(device).expect("device sync");
+    started.elapsed().as_secs_f64()
+}
+
+/// Seconds for `shape.steps` forward passes without gradients after the warm-up ones.
+fn predict<B: Backend>(shape: &Shape, model: VqaModel<B>, device: &B::Device) -> f64 {
+    let mut rng = Rng::new(0);
+    let mut started = Instant::now();
+    for step in 0..WARMUP_STEPS + shape.steps {
+        if step == WARMUP_STEPS {
+            B::sync(device).expect("device sync");
+            started = Instant::now();
+        }
+        let batch = DeviceBatch::<B>::new(random_batch(shape, &mut rng), device);
+        let logits = option_logits(&model, &batch);
+        // Reading one value waits for the batch, as a prediction loop that writes scores does.
+        let _ = logits.slice([0..1, 0..1]).into_data();
+    }
+    B::sync(device).expect("device sync");
+    started.elapsed().as_secs_f64()
 }

@@ -18,8 +18,13 @@ pub struct Raw {
     pub i64: Vec<i64>,
 }
 
+/// The fixtures folder: `$BEIT3_FIXTURES` when set (a binary run away from its source tree),
+/// else the repository's `tests/fixtures/beit3`.
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/beit3")
+    std::env::var_os("BEIT3_FIXTURES").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/beit3"),
+        PathBuf::from,
+    )
 }
 
 pub fn read(case: &str, file: &str) -> HashMap<String, Raw> {
