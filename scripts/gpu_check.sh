@@ -16,9 +16,9 @@
 #   bash scripts/gpu_check.sh           # results in $OUT (default .gpu/out): results.txt, logs
 #
 # Knobs: PY (python3 with torch), STEPS (timed steps per throughput run, 5), SKIP (space-separated
-# section numbers to skip), DEADLINE (seconds, 470). Every step has its own time limit, cut to what
-# is left before the deadline; a step that cannot start in time is recorded as skipped. The steps
-# run most-wanted first.
+# section numbers to skip), DEADLINE (seconds, 470), GPU (the device the binaries use, cuda).
+# Every step has its own time limit, cut to what is left before the deadline; a step that cannot
+# start in time is recorded as skipped. The steps run most-wanted first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-.gpu/out}"
@@ -26,14 +26,30 @@ PY="${PY:-python3}"
 STEPS="${STEPS:-5}"
 SKIP=" ${SKIP:-} "
 DEADLINE="${DEADLINE:-470}"
+GPU="${GPU:-cuda}"
 mkdir -p "$OUT" .gpu/bin
 RESULTS="$OUT/results.txt"
 : > "$RESULTS"
-for f in .gpu/*.gz; do [ -e "$f" ] && gzip -dc "$f" > ".gpu/bin/$(basename "$f" .gz)"; done
+# Unpacks with Python's lzma when the host has no xz.
+unxz_to() { "$PY" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; }
+for f in .gpu/pipeline.xz .gpu/train_bench.xz .gpu/device_parity.xz; do
+  [ -e "$f" ] && unxz_to "$f" ".gpu/bin/$(basename "$f" .xz)"
+done
 chmod +x .gpu/bin/* 2>/dev/null
-[ -d .gpu/py ] || { mkdir -p .gpu/py && tar -xf .gpu/py.tar -C .gpu/py; }
+[ -d .gpu/py/torchscale ] || { mkdir -p .gpu/py && unxz_to .gpu/py.tar.xz .gpu/py.tar && tar -xf .gpu/py.tar -C .gpu/py; }
 export PYTHONPATH="$PWD/.gpu/py${PYTHONPATH:+:$PYTHONPATH}"
 export BEIT3_FIXTURES="$PWD/tests/fixtures/beit3"
+# Burn's CUDA backend compiles its kernels at run time with NVRTC and the CUDA headers. Without a
+# toolkit (/usr/local/cuda), PyTorch's own CUDA wheels hold both: use that tree.
+if [ -z "${CUDA_PATH:-}" ] && [ ! -d /usr/local/cuda ]; then
+  nvrtc=$("$PY" -c 'import glob, os, sys
+hits = [h for p in sys.path for h in glob.glob(os.path.join(p, "nvidia", "**", "libnvrtc.so*"), recursive=True)]
+print(hits[0] if hits else "")')
+  [ -n "$nvrtc" ] && export CUDA_PATH="$(dirname "$(dirname "$nvrtc")")"
+fi
+[ -n "${CUDA_PATH:-}" ] && export LD_LIBRARY_PATH="$CUDA_PATH/lib:$CUDA_PATH/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+echo "CUDA_PATH=${CUDA_PATH:-/usr/local/cuda}" | tee -a "$OUT/env.txt"
+ls "${CUDA_PATH:-/usr/local/cuda}/include/cuda_bf16.h" "${CUDA_PATH:-/usr/local/cuda}"/lib*/libnvrtc* 2>&1 | tee -a "$OUT/env.txt"
 record() { echo "$*" | tee -a "$RESULTS"; }
 
 # Runs "$@" under a time limit, sampling the GPU's used memory every 100 ms; records
@@ -52,7 +68,11 @@ measure() {
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
   local peak; peak=$(sort -n "$OUT/mem.$label" | tail -1)
   local last; last=$(grep -E 'questions_per_s|max_abs_diff' "$OUT/log.$label" | tail -1)
-  [ $rc -eq 0 ] || last="FAILED rc=$rc ($(tail -1 "$OUT/log.$label" | cut -c1-200))"
+  if [ $rc -ne 0 ]; then
+    local why; why=$(grep -m1 -A1 'panicked at' "$OUT/log.$label" | tail -1)
+    [ -n "$why" ] || why=$(grep -v '^\s*$' "$OUT/log.$label" | tail -1)
+    last="FAILED rc=$rc ($(echo "$why" | cut -c1-240))"
+  fi
   record "$label wall_s=$((SECONDS - started)) $last peak_used_mib=$((peak - idle))"
 }
 
@@ -63,7 +83,7 @@ record "date=$(date -u +%FT%TZ) gpu=$(head -1 "$OUT/gpu.txt")"
 if [[ $SKIP != *" 1 "* ]]; then
   for precision in f32 bf16; do
     tol=1e-3; [ $precision = bf16 ] && tol=1
-    DEVICE=cuda PRECISION=$precision TOL=$tol measure "parity_$precision" 120 .gpu/bin/device_parity
+    DEVICE=$GPU PRECISION=$precision TOL=$tol measure "parity_$precision" 120 .gpu/bin/device_parity
     grep max_abs_diff "$OUT/log.parity_$precision" >> "$RESULTS"
   done
 fi
@@ -75,10 +95,10 @@ export VOCAB=64010
 bench() { # MODE MODEL BATCH
   local mode=$1 model=$2 batch=$3 args
   args="joint $STEPS $batch ${SIZE[$model]} 480 64"
-  MODE=$mode DEVICE=cuda PRECISION=bf16 measure "${mode}_${model}_b${batch}_burn" 150 .gpu/bin/train_bench $args
-  MODE=$mode DEVICE=cuda PRECISION=bf16 measure "${mode}_${model}_b${batch}_torch_eager" 90 \
+  MODE=$mode DEVICE=$GPU PRECISION=bf16 measure "${mode}_${model}_b${batch}_burn" 150 .gpu/bin/train_bench $args
+  MODE=$mode DEVICE=$GPU PRECISION=bf16 measure "${mode}_${model}_b${batch}_torch_eager" 90 \
     "$PY" -W ignore benches/train/torch_bench.py $args 8
-  MODE=$mode DEVICE=cuda PRECISION=bf16 COMPILE=1 measure "${mode}_${model}_b${batch}_torch_compile" 150 \
+  MODE=$mode DEVICE=$GPU PRECISION=bf16 COMPILE=1 measure "${mode}_${model}_b${batch}_torch_compile" 150 \
     "$PY" -W ignore benches/train/torch_bench.py $args 8
 }
 [[ $SKIP == *" 3 "* ]] || for model in large base; do bench train $model 16; done
