@@ -16,7 +16,8 @@
 #   bash scripts/gpu_check.sh           # results in $OUT (default .gpu/out): results.txt, logs
 #
 # Knobs: PY (python3 with torch), STEPS (timed steps per throughput run, 5), SKIP (space-separated
-# section numbers to skip), DEADLINE (seconds, 470), GPU (the device the binaries use, cuda).
+# section numbers to skip), DEADLINE (seconds, 470), GPU (the device the binaries use, cuda),
+# MODELS ("large base"), BURN_LIMIT (seconds per Burn throughput run, 150).
 # Every step has its own time limit, cut to what is left before the deadline; a step that cannot
 # start in time is recorded as skipped. The steps run most-wanted first.
 set -uo pipefail
@@ -90,24 +91,26 @@ fi
 
 # MODEL sizes: EMBED DEPTH HEADS FFN PATCH; the joint head (one sequence of 64 text tokens per
 # question after the 901 image tokens), the official vocabulary of 64010.
+MODELS="${MODELS:-large base}"
+BURN_LIMIT="${BURN_LIMIT:-150}"
 declare -A SIZE=([base]="768 12 12 3072 16" [large]="1024 24 16 4096 16")
 export VOCAB=64010
 bench() { # MODE MODEL BATCH
   local mode=$1 model=$2 batch=$3 args
   args="joint $STEPS $batch ${SIZE[$model]} 480 64"
-  MODE=$mode DEVICE=$GPU PRECISION=bf16 measure "${mode}_${model}_b${batch}_burn" 150 .gpu/bin/train_bench $args
+  MODE=$mode DEVICE=$GPU PRECISION=bf16 measure "${mode}_${model}_b${batch}_burn" "$BURN_LIMIT" .gpu/bin/train_bench $args
   MODE=$mode DEVICE=$GPU PRECISION=bf16 measure "${mode}_${model}_b${batch}_torch_eager" 90 \
     "$PY" -W ignore benches/train/torch_bench.py $args 8
   MODE=$mode DEVICE=$GPU PRECISION=bf16 COMPILE=1 measure "${mode}_${model}_b${batch}_torch_compile" 150 \
     "$PY" -W ignore benches/train/torch_bench.py $args 8
 }
-[[ $SKIP == *" 3 "* ]] || for model in large base; do bench train $model 16; done
-[[ $SKIP == *" 4 "* ]] || for model in large base; do bench predict $model 32; done
+[[ $SKIP == *" 3 "* ]] || for model in $MODELS; do bench train $model 16; done
+[[ $SKIP == *" 4 "* ]] || for model in $MODELS; do bench predict $model 32; done
 if [[ $SKIP != *" 2 "* ]]; then
   sed 's/^device = "cpu"/device = "cuda"/' pipelines/demo.toml > .gpu/demo_gpu.toml
   measure demo_cuda 150 .gpu/bin/pipeline run .gpu/demo_gpu.toml --cache-dir .gpu/cache
   grep -iE "accuracy|overall" "$OUT/log.demo_cuda" | tail -3 >> "$RESULTS"
 fi
 
-[[ $SKIP == *" 3 "* ]] || for model in large base; do bench train $model 32; done
+[[ $SKIP == *" 3 "* ]] || for model in $MODELS; do bench train $model 32; done
 echo "total_s=$SECONDS" | tee -a "$RESULTS"
