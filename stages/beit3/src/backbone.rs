@@ -1,7 +1,7 @@
 //! The BEiT-3 backbone (`beit3.*` in the checkpoints): embeddings and encoder, in joint
 //! vision-language mode (vision tokens first, then text; multiway split = 1 + N).
 
-use burn::nn::{Embedding, EmbeddingConfig};
+use burn::nn::{Embedding, EmbeddingConfig, Initializer};
 use burn::prelude::*;
 
 use crate::config::Beit3Config;
@@ -27,7 +27,13 @@ impl<B: Backend> Beit3<B> {
     /// The backbone of `config`; parameters are created lazily.
     pub fn new(config: &Beit3Config, device: &B::Device) -> Self {
         Self {
-            text_embed: EmbeddingConfig::new(config.vocab_size, config.embed_dim).init(device),
+            // torchscale's initialisation of the token table: normal(0, D^-½).
+            text_embed: EmbeddingConfig::new(config.vocab_size, config.embed_dim)
+                .with_initializer(Initializer::Normal {
+                    mean: 0.0,
+                    std: (config.embed_dim as f64).powf(-0.5),
+                })
+                .init(device),
             vision_embed: VisionEmbed::new(config, device),
             encoder: Encoder::new(config, device),
             img_size: config.img_size,

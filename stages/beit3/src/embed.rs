@@ -62,12 +62,20 @@ pub struct PositionTables<B: Backend> {
 pub const POSITION_OFFSET: usize = 2;
 
 impl<B: Backend> PositionTables<B> {
-    /// The tables of `config`.
+    /// The tables of `config`, truncated normal (0.02) as ViT and BEiT initialise position
+    /// embeddings. (torchscale leaves `nn.Embedding`'s normal(0, 1), which every checkpoint
+    /// overwrites; trained from scratch, positions that large drown the patch and token contents
+    /// and a small model stays at chance for hundreds of steps.)
     pub fn new(config: &Beit3Config, device: &B::Device) -> Self {
         let d = config.embed_dim;
+        let table = |rows: usize| {
+            let mut table = EmbeddingConfig::new(rows, d).init(device);
+            table.weight = trunc_normal_param([rows, d], 0.02, device);
+            table
+        };
         Self {
-            a: EmbeddingConfig::new(config.vision_position_rows(), d).init(device),
-            b: EmbeddingConfig::new(config.max_text_positions, d).init(device),
+            a: table(config.vision_position_rows()),
+            b: table(config.max_text_positions),
         }
     }
 

@@ -218,7 +218,7 @@ impl TrainParams {
 
 impl Stage for Train {
     const KIND: &'static str = "train";
-    const VERSION: &'static str = "1";
+    const VERSION: &'static str = "2";
     const DOC: &'static str = "Fine-tunes BEiT-3 (choice or joint head) on a tokenized split with AdamW, \
         warm-up + cosine, layer decay and a 20x head learning rate; validates and checkpoints each \
         epoch (a killed run resumes); writes model.bpk, model.json, curves and metrics. Inputs: data, \
