@@ -349,3 +349,51 @@ fn objects_per_scene_follow_the_parameter() {
         .unwrap();
     assert_eq!(error.path, "objects");
 }
+
+#[test]
+fn question_kinds_and_object_scale_follow_the_parameters() {
+    use pipeline_stages_visual7w::synth::{Family, QuestionKind, plan};
+    let base = || SynthParams {
+        objects: [1, 1],
+        ..small(5)
+    };
+    let colours_only = SynthParams {
+        questions: vec![QuestionKind::Color],
+        ..base()
+    };
+    let images = plan(&colours_only.spec());
+    let families: BTreeSet<String> = images
+        .iter()
+        .flat_map(|image| &image.questions)
+        .map(|q| format!("{:?}", q.question.family))
+        .collect();
+    assert_eq!(families, BTreeSet::from([format!("{:?}", Family::Colours)]));
+    let all: BTreeSet<String> = plan(&base().spec())
+        .iter()
+        .flat_map(|image| &image.questions)
+        .map(|q| format!("{:?}", q.question.family))
+        .collect();
+    assert!(all.len() >= 3, "the default asks every kind: {all:?}");
+    // The same seed draws the same scenes; the scale only multiplies the sizes.
+    let sizes = |scale: f64| -> Vec<f64> {
+        let params = SynthParams {
+            object_scale: scale,
+            ..base()
+        };
+        plan(&params.spec())
+            .iter()
+            .map(|image| image.scene.objects[0].size)
+            .collect()
+    };
+    let (plain, tripled) = (sizes(1.0), sizes(3.0));
+    for (a, b) in plain.iter().zip(&tripled) {
+        assert!((b - 3.0 * a).abs() < 1e-12, "{a} x 3 != {b}");
+    }
+    for bad in [
+        toml::toml! { object_scale = 4.0 },
+        toml::toml! { questions = [] },
+        toml::toml! { questions = ["colour"] },
+    ] {
+        assert!(erase(Synth).prepare(bad.clone().into()).is_err(), "{bad}");
+    }
+}

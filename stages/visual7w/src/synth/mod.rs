@@ -45,6 +45,14 @@ pub struct SynthParams {
     /// relations between objects (an easier task for tiny models); the default is `[2, 4]`.
     #[serde(default = "default_objects")]
     pub objects: [usize; 2],
+    /// Factor on the objects' sizes (0.5 to 3; default 1). Above 1 objects may reach past their
+    /// place, so keep one object per scene then; large objects are easier for tiny models.
+    #[serde(default = "default_object_scale")]
+    pub object_scale: f64,
+    /// The kinds of question asked: any of `"color"`, `"shape"`, `"place"`, `"count"` (default:
+    /// all four).
+    #[serde(default = "default_kinds")]
+    pub questions: Vec<QuestionKind>,
     /// JPEG quality of the images (1 to 100).
     #[serde(default = "default_quality")]
     pub jpeg_quality: u8,
@@ -68,8 +76,44 @@ fn default_fraction() -> f64 {
 fn default_objects() -> [usize; 2] {
     [2, 4]
 }
+fn default_object_scale() -> f64 {
+    1.0
+}
+fn default_kinds() -> Vec<QuestionKind> {
+    vec![
+        QuestionKind::Color,
+        QuestionKind::Shape,
+        QuestionKind::Place,
+        QuestionKind::Count,
+    ]
+}
 fn default_quality() -> u8 {
     90
+}
+
+/// A kind of synthetic question, by what its answer names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionKind {
+    /// "What color is the circle?", "What color is the largest shape?"
+    Color,
+    /// "What shape is the red object?", "What is the largest shape?"
+    Shape,
+    /// "Where is the red circle?", "Where is the largest shape?"
+    Place,
+    /// "How many circles are there?"
+    Count,
+}
+
+impl QuestionKind {
+    fn family(self) -> Family {
+        match self {
+            QuestionKind::Color => Family::Colours,
+            QuestionKind::Shape => Family::Shapes,
+            QuestionKind::Place => Family::Places,
+            QuestionKind::Count => Family::Counts,
+        }
+    }
 }
 
 impl Default for SynthParams {
@@ -87,6 +131,8 @@ impl SynthParams {
             val_fraction: self.val_fraction,
             test_fraction: self.test_fraction,
             objects: (self.objects[0], self.objects[1]),
+            object_scale: self.object_scale,
+            families: self.questions.iter().map(|k| k.family()).collect(),
         }
     }
 }
@@ -140,6 +186,18 @@ impl Stage for Synth {
             return Err(ParamError::new(
                 "objects",
                 "give [fewest, most] objects per scene with 1 <= fewest <= most <= 4",
+            ));
+        }
+        if !(0.5..=3.0).contains(&params.object_scale) {
+            return Err(ParamError::new(
+                "object_scale",
+                "give a factor between 0.5 and 3",
+            ));
+        }
+        if params.questions.is_empty() {
+            return Err(ParamError::new(
+                "questions",
+                "name at least one kind: \"color\", \"shape\", \"place\" or \"count\"",
             ));
         }
         if params.jpeg_quality == 0 || params.jpeg_quality > 100 {

@@ -2,7 +2,7 @@
 //! options. Everything random is drawn here, in a fixed order, so a seed fixes the dataset.
 
 use super::balance::Balancer;
-use super::questions::{Question, questions};
+use super::questions::{Family, Question, questions};
 use super::scene::{Scene, random_scene};
 use crate::rng::Rng;
 
@@ -19,6 +19,10 @@ pub struct PlanSpec {
     pub test_fraction: f64,
     /// Fewest and most objects per scene (1 to 4).
     pub objects: (usize, usize),
+    /// Factor on every object's size (1 = the default sizes).
+    pub object_scale: f64,
+    /// The answer families asked about (colours, shapes, places, counts).
+    pub families: Vec<Family>,
 }
 
 /// A question with its options.
@@ -81,8 +85,9 @@ fn best_scene(
     let wanted = spec.questions_per_image;
     let mut best: Option<(Scene, Vec<Question>)> = None;
     for _ in 0..MAX_TRIES {
-        let scene = random_scene(rng, spec.objects);
+        let scene = random_scene(rng, spec.objects, spec.object_scale);
         let mut candidates = questions(&scene);
+        candidates.retain(|q| spec.families.contains(&q.family));
         rng.shuffle(&mut candidates);
         let accepted: Vec<Question> = candidates
             .into_iter()
@@ -100,7 +105,12 @@ fn best_scene(
             }
         }
     }
-    best.unwrap_or_else(|| (random_scene(rng, spec.objects), Vec::new()))
+    best.unwrap_or_else(|| {
+        (
+            random_scene(rng, spec.objects, spec.object_scale),
+            Vec::new(),
+        )
+    })
 }
 
 /// Each image's split: exactly round(n·fraction) val and test images, at random positions.

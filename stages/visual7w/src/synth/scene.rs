@@ -155,8 +155,9 @@ const MAX_OFFSET: f64 = 0.02;
 /// Chance that an object repeats the shape of an earlier one (so "how many" has answers above one).
 const REPEAT_SHAPE: f64 = 0.4;
 
-/// A random scene of two to four objects in distinct places.
-pub fn random_scene(rng: &mut Rng, (fewest, most): (usize, usize)) -> Scene {
+/// A random scene of `fewest` to `most` objects in distinct places, their sizes times `scale`
+/// (above 1, objects may reach past their place: over each other or the image's edge).
+pub fn random_scene(rng: &mut Rng, (fewest, most): (usize, usize), scale: f64) -> Scene {
     let count = fewest + rng.index(most - fewest + 1);
     let mut places = Place::ALL;
     rng.shuffle(&mut places);
@@ -171,7 +172,7 @@ pub fn random_scene(rng: &mut Rng, (fewest, most): (usize, usize)) -> Scene {
             shape,
             colour: Colour::ALL[rng.index(Colour::ALL.len())],
             place,
-            size: rng.uniform(SIZE_RANGE.0, SIZE_RANGE.1),
+            size: rng.uniform(SIZE_RANGE.0, SIZE_RANGE.1) * scale,
             offset: (
                 rng.uniform(-MAX_OFFSET, MAX_OFFSET),
                 rng.uniform(-MAX_OFFSET, MAX_OFFSET),
