@@ -205,6 +205,30 @@ fn learns_from_images_and_not_from_blank_ones() {
     );
 }
 
+/// Recomputing activations in the backward pass changes memory, not the mathematics: the same
+/// seed trains the same model, epoch by epoch.
+#[test]
+fn recomputing_activations_trains_the_same_model() {
+    let f = fixture();
+    let params = TRAIN.replace("epochs = 5", "epochs = 2");
+    let (kept, recomputed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    train(&f, &params, kept.path());
+    train(
+        &f,
+        &format!("{params}\nrecompute_activations = true\n"),
+        recomputed.path(),
+    );
+    for (a, b) in epochs(kept.path()).iter().zip(&epochs(recomputed.path())) {
+        for key in ["train_loss", "val_loss"] {
+            let (x, y) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= 1e-4 * x.abs().max(1.0),
+                "{key}: {x} vs {y}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_killed_run_resumes_from_its_last_checkpoint() {
     let f = fixture();
