@@ -283,7 +283,9 @@ impl<B: AutodiffBackend> Session<B> {
     ) -> Result<(), StageError> {
         let p = &job.params;
         // Reseeded per epoch, so a resumed run draws the same drop-path masks as an uninterrupted one.
-        B::seed(&self.device, p.seed ^ ((epoch as u64 + 1) << 32));
+        // Under the lock: reseeding the shared generator while another stage initialises its model
+        // would change that model's weights.
+        with_rng_lock(|| B::seed(&self.device, p.seed ^ ((epoch as u64 + 1) << 32)));
         let maker = &makers.train;
         let batches = batch_rows(job.train.len(), p.batch_size, Some((p.seed, epoch as u64)));
         let per_epoch = batches.len() as u64;
@@ -484,23 +486,31 @@ impl<B: AutodiffBackend> Session<B> {
     }
 }
 
+/// Runs `f` holding the lock on Burn's per-process random generator (see [`seeded_model`]).
+fn with_rng_lock<T>(f: impl FnOnce() -> T) -> T {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    f()
+}
+
 /// Burn's CPU backend draws from one random generator per process, and parameters are initialised
 /// on first use: stages training at once would interleave their draws. Seeding and initialising
-/// every parameter under one lock makes the initial weights a function of the seed alone.
+/// every parameter under one lock (which the per-epoch reseeding also takes) makes the initial
+/// weights a function of the seed alone.
 fn seeded_model<B: AutodiffBackend>(
     config: &VqaConfig,
     seed: u64,
     device: &B::Device,
 ) -> Result<VqaModel<B>, StageError> {
-    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = INIT
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    B::seed(device, seed);
-    let model =
-        VqaModel::<B>::new(config, device).map_err(|e| StageError::failed(e.to_string()))?;
-    model.visit(&mut Materialise);
-    Ok(model)
+    with_rng_lock(|| {
+        B::seed(device, seed);
+        let model =
+            VqaModel::<B>::new(config, device).map_err(|e| StageError::failed(e.to_string()))?;
+        model.visit(&mut Materialise);
+        Ok(model)
+    })
 }
 
 /// Touches every parameter, which initialises the lazy ones.
