@@ -7,7 +7,6 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::multiway::{MultiwayLinear, MultiwayNorm};
-use crate::precision::to_compute;
 
 /// `self_attn` of an encoder layer.
 #[derive(Module, Debug)]
@@ -24,9 +23,6 @@ pub struct MultiwayAttention<B: Backend> {
     pub inner_attn_ln: MultiwayNorm<B>,
     /// Number of heads.
     pub num_heads: usize,
-    /// Float type of the attention products (`None`: the model's own); see [`crate::precision`].
-    #[module(skip)]
-    pub compute: Option<FloatDType>,
 }
 
 impl<B: Backend> MultiwayAttention<B> {
@@ -39,7 +35,6 @@ impl<B: Backend> MultiwayAttention<B> {
             out_proj: MultiwayLinear::new(dim, dim, device),
             inner_attn_ln: MultiwayNorm::new(dim, eps, device),
             num_heads,
-            compute: None,
         }
     }
 
@@ -56,13 +51,13 @@ impl<B: Backend> MultiwayAttention<B> {
         let [batch, n, dim] = x.dims();
         let x_dtype = x.dtype();
         let heads = |t: Tensor<B, 3>| {
-            to_compute(t, self.compute)
-                .reshape([batch, n, self.num_heads, dim / self.num_heads])
+            t.reshape([batch, n, self.num_heads, dim / self.num_heads])
                 .swap_dims(1, 2)
         };
-        let q = heads(self.q_proj.forward(x.clone(), split));
-        let k = heads(self.k_proj.forward(x.clone(), split));
-        let v = heads(self.v_proj.forward(x, split));
+        // In the compute type: the projections feed the attention products directly.
+        let q = heads(self.q_proj.forward_to_compute(x.clone(), split));
+        let k = heads(self.k_proj.forward_to_compute(x.clone(), split));
+        let v = heads(self.v_proj.forward_to_compute(x, split));
         let mask = key_padding
             .reshape([batch, 1, 1, n])
             .expand([batch, self.num_heads, n, n]);
@@ -73,9 +68,9 @@ impl<B: Backend> MultiwayAttention<B> {
         self.out_proj.forward(a, split)
     }
 
-    /// Computes the projections and the attention in `compute` (`None`: the model's own type).
+    /// Computes the projections and the attention in `compute` (`None`: the model's own type):
+    /// the attention's products take the type of the q, k, v projections.
     pub fn set_compute(&mut self, compute: Option<FloatDType>) {
-        self.compute = compute;
         for proj in [
             &mut self.q_proj,
             &mut self.k_proj,

@@ -7,7 +7,7 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::FloatDType;
 
-use crate::precision::linear_in;
+use crate::precision::{linear_in, linear_to_compute};
 
 /// Applies `a` to the tokens before `split` and `b` to the rest, and joins the results.
 ///
@@ -63,6 +63,22 @@ impl<B: Backend> MultiwayLinear<B> {
             split,
             |v| linear_in(&self.a, v, c),
             |t| linear_in(&self.b, t, c),
+        )
+    }
+
+    /// Like [`Self::forward`], but the result stays in the compute type (for the attention's
+    /// q, k, v, which go straight into the next products).
+    ///
+    /// # Shapes
+    /// `x`: [B, n, d_in] → [B, n, d_out].
+    pub fn forward_to_compute(&self, x: Tensor<B, 3>, split: usize) -> Tensor<B, 3> {
+        let c = self.compute;
+        let (a, b) = (&self.a, &self.b);
+        multiway(
+            x,
+            split,
+            |v| linear_to_compute(a, v, c),
+            |t| linear_to_compute(b, t, c),
         )
     }
 }

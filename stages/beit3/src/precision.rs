@@ -17,22 +17,24 @@ pub fn linear_in<B: Backend, const D: usize>(
     x: Tensor<B, D>,
     compute: Option<FloatDType>,
 ) -> Tensor<B, D> {
-    let Some(dtype) = compute else {
-        return linear.forward(x);
-    };
     let back = x.dtype();
-    let weight = linear.weight.val().cast(dtype);
-    let bias = linear.bias.as_ref().map(|b| b.val().cast(dtype));
-    burn::tensor::module::linear(x.cast(dtype), weight, bias).cast(back)
+    linear_to_compute(linear, x, compute).cast(back)
 }
 
-/// `x` in `compute` when given, else unchanged.
-pub fn to_compute<B: Backend, const D: usize>(
+/// `x W^T + b` computed and returned in `compute` (when given; else in `x`'s own type), for a
+/// product whose result feeds another product in the same type.
+///
+/// # Shapes
+/// `x`: [..., d_in] → [..., d_out].
+pub fn linear_to_compute<B: Backend, const D: usize>(
+    linear: &Linear<B>,
     x: Tensor<B, D>,
     compute: Option<FloatDType>,
 ) -> Tensor<B, D> {
-    match compute {
-        Some(dtype) => x.cast(dtype),
-        None => x,
-    }
+    let Some(dtype) = compute else {
+        return linear.forward(x);
+    };
+    let weight = linear.weight.val().cast(dtype);
+    let bias = linear.bias.as_ref().map(|b| b.val().cast(dtype));
+    burn::tensor::module::linear(x.cast(dtype), weight, bias)
 }
