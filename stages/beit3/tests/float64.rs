@@ -5,7 +5,6 @@
 
 mod common;
 
-use beit3::{LoadOptions, VqaModel, load_checkpoint};
 use burn::tensor::DType;
 use common::*;
 
@@ -14,21 +13,14 @@ type B64 = burn::backend::NdArray<f64>;
 #[test]
 fn vqa_tiny_loads_into_a_float64_model() {
     let device = Default::default();
-    let mut model = VqaModel::<B64>::new(&config("vqa_tiny"), &device).unwrap();
-    let file = fixtures().join("vqa_tiny/checkpoint.pth");
-    load_checkpoint(&mut model, &file, &LoadOptions::default()).unwrap();
+    let model = fixture_model::<B64>("vqa_tiny", &device);
     assert_eq!(model.head.fc2.weight.val().dtype(), DType::F64);
     assert_eq!(
         model.beit3.vision_embed.proj.weight.val().dtype(),
         DType::F64
     );
-    let inputs = read("vqa_tiny", "inputs.safetensors");
     let expected = read("vqa_tiny", "outputs.safetensors");
-    let logits = model.forward(
-        float::<B64, 4>(&inputs["image"], &device),
-        int(&inputs["question"], &device),
-        padding(&inputs["padding_mask"], &device),
-    );
+    let logits = forward_on_inputs(&model, "vqa_tiny", &device).logits;
     assert_eq!(logits.dtype(), DType::F64);
     assert_close("logits (f64)", logits, &expected["logits"], 1e-4);
 }

@@ -84,7 +84,7 @@ fn interp_checkpoint_loads_at_larger_size_and_matches_reference() {
         &expected["pos_table_a_interpolated"],
         1e-5,
     );
-    let out = forward_on_inputs(&model, "interp");
+    let out = forward_on_inputs(&model, "interp", &Default::default());
     assert_close(
         "encoder_out",
         out.encoder_out,

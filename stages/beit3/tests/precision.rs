@@ -6,7 +6,6 @@
 mod common;
 
 use beit3::precision::linear_in;
-use beit3::{LoadOptions, VqaModel, load_checkpoint};
 use burn::backend::Autodiff;
 use burn::nn::LinearConfig;
 use burn::prelude::*;
@@ -34,26 +33,14 @@ fn linear_in_computes_in_the_given_type_and_returns_the_input_type() {
     assert!(plain_err > 0.0, "the f32 products should differ somewhere");
 }
 
-fn tiny_model<Bk: Backend>(device: &Bk::Device) -> VqaModel<Bk> {
-    let mut model = VqaModel::<Bk>::new(&config("vqa_tiny"), device).unwrap();
-    let file = fixtures().join("vqa_tiny/checkpoint.pth");
-    load_checkpoint(&mut model, &file, &LoadOptions::default()).unwrap();
-    model
-}
-
 #[test]
 fn mixed_model_matches_the_reference_and_trains_its_f32_parameters() {
     type A = Autodiff<B>;
     let device = Default::default();
-    let mut model = tiny_model::<A>(&device);
+    let mut model = fixture_model::<A>("vqa_tiny", &device);
     model.set_compute(Some(FloatDType::F64));
-    let inputs = read("vqa_tiny", "inputs.safetensors");
     let expected = read("vqa_tiny", "outputs.safetensors");
-    let out = model.forward_detailed(
-        float(&inputs["image"], &device),
-        int(&inputs["question"], &device),
-        padding(&inputs["padding_mask"], &device),
-    );
+    let out = forward_on_inputs(&model, "vqa_tiny", &device);
     assert_eq!(out.logits.dtype(), DType::F32);
     assert_close("logits", out.logits.clone(), &expected["logits"], 1e-4);
     let grads = out.logits.sum().backward();
@@ -75,7 +62,7 @@ fn mixed_model_matches_the_reference_and_trains_its_f32_parameters() {
 
 #[test]
 fn set_compute_reaches_every_encoder_product() {
-    let mut model = tiny_model::<B>(&Default::default());
+    let mut model = fixture_model::<B>("vqa_tiny", &Default::default());
     model.set_compute(Some(FloatDType::BF16));
     for layer in &model.beit3.encoder.layers {
         let attn = &layer.self_attn;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use beit3::loss::{cross_entropy, vqa_bce};
 use beit3::params::checkpoint_key;
-use beit3::{LoadOptions, VqaModel, load_checkpoint};
+use beit3::VqaModel;
 use burn::backend::Autodiff;
 use burn::module::{ModuleVisitor, Param};
 use burn::prelude::*;
@@ -98,10 +98,7 @@ fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 }
 
 fn model(device: &burn::tensor::Device<AB>) -> VqaModel<AB> {
-    let mut model = VqaModel::<AB>::new(&config("train_step"), device).unwrap();
-    let file = fixtures().join("vqa_tiny/checkpoint.pth");
-    load_checkpoint(&mut model, &file, &LoadOptions::default()).unwrap();
-    model
+    fixture_model("train_step", device)
 }
 
 /// The parameters whose reference gradient is exactly zero, from the fixture's `config.json`.

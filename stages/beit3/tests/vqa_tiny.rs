@@ -24,7 +24,7 @@ fn load() -> VqaModel<B> {
 fn vqa_tiny_logits_match_reference() {
     let model = load();
     let expected = read("vqa_tiny", "outputs.safetensors");
-    let out = forward_on_inputs(&model, "vqa_tiny");
+    let out = forward_on_inputs(&model, "vqa_tiny", &Default::default());
     assert_close(
         "encoder_out",
         out.encoder_out,

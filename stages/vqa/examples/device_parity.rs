@@ -12,10 +12,9 @@
 #[path = "../../beit3/tests/common/mod.rs"]
 mod common;
 
-use beit3::{LoadOptions, VqaModel, load_checkpoint};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use common::{config, float, int, max_diff, padding, read};
+use common::{fixture_model, forward_on_inputs, max_diff, read};
 use pipeline_stages_vqa::device::{Compute, DeviceSpec, OnBackend, Precision, dispatch};
 
 struct Parity {
@@ -27,18 +26,11 @@ impl OnBackend for Parity {
     type Output = Vec<(&'static str, f32)>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
-        let mut model = VqaModel::<B>::new(&config("vqa_tiny"), &device).expect("config");
-        let file = common::fixtures().join("vqa_tiny/checkpoint.pth");
-        load_checkpoint(&mut model, &file, &LoadOptions::default()).expect("checkpoint");
+        let mut model = fixture_model::<B>("vqa_tiny", &device);
         model.set_compute(self.precision.compute_dtype());
         let model = model.valid();
-        let inputs = read("vqa_tiny", "inputs.safetensors");
         let expected = read("vqa_tiny", "outputs.safetensors");
-        let out = model.forward_detailed(
-            float(&inputs["image"], &device),
-            int(&inputs["question"], &device),
-            padding(&inputs["padding_mask"], &device),
-        );
+        let out = forward_on_inputs(&model, "vqa_tiny", &device);
         vec![
             (
                 "encoder_out",

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use beit3::{Beit3Config, HeadTask, VqaConfig, VqaModel, VqaOutput};
+use beit3::{Beit3Config, HeadTask, LoadOptions, VqaConfig, VqaModel, VqaOutput, load_checkpoint};
 use burn::backend::NdArray;
 use burn::prelude::*;
 use safetensors::{Dtype, SafeTensors};
@@ -126,13 +126,24 @@ pub fn assert_close<Bk: Backend, const D: usize>(
     eprintln!("{what}: max |diff| {diff:e}");
 }
 
+/// A model of `case`'s configuration with the weights of `vqa_tiny/checkpoint.pth`.
+pub fn fixture_model<Bk: Backend>(case: &str, device: &Bk::Device) -> VqaModel<Bk> {
+    let mut model = VqaModel::<Bk>::new(&config(case), device).unwrap();
+    let file = fixtures().join("vqa_tiny/checkpoint.pth");
+    load_checkpoint(&mut model, &file, &LoadOptions::default()).unwrap();
+    model
+}
+
 /// The model's outputs on a case's `inputs.safetensors` (image, question, padding mask).
-pub fn forward_on_inputs(model: &VqaModel<B>, case: &str) -> VqaOutput<B> {
-    let device = Default::default();
+pub fn forward_on_inputs<Bk: Backend>(
+    model: &VqaModel<Bk>,
+    case: &str,
+    device: &Bk::Device,
+) -> VqaOutput<Bk> {
     let inputs = read(case, "inputs.safetensors");
     model.forward_detailed(
-        float(&inputs["image"], &device),
-        int(&inputs["question"], &device),
-        padding(&inputs["padding_mask"], &device),
+        float(&inputs["image"], device),
+        int(&inputs["question"], device),
+        padding(&inputs["padding_mask"], device),
     )
 }
