@@ -148,7 +148,7 @@ impl OnBackend for Bench<'_> {
 }
 
 /// Seconds for `shape.steps` training steps after the warm-up ones.
-fn train<B: AutodiffBackend>(shape: &Shape, mut model: VqaModel<B>, device: &B::Device) -> f64 {
+fn train<B: AutodiffBackend>(shape: &Shape, model: VqaModel<B>, device: &B::Device) -> f64 {
     let rule = GroupRule {
         depth: shape.dims.depth,
         layer_decay: 1.0,
@@ -161,37 +161,42 @@ fn train<B: AutodiffBackend>(shape: &Shape, mut model: VqaModel<B>, device: &B::
         weight_decay: 0.05,
     };
     let mut optimizer = GroupedAdamW::new(rule, &settings);
-    let mut rng = Rng::new(0);
-    let mut started = Instant::now();
-    for step in 0..WARMUP_STEPS + shape.steps {
-        if step == WARMUP_STEPS {
-            B::sync(device).expect("device sync");
-            started = Instant::now();
-        }
-        let batch = DeviceBatch::<B>::new(random_batch(shape, &mut rng), device);
+    // Each step consumes the model and returns the updated one.
+    let mut model = Some(model);
+    timed(shape, device, |batch| {
+        let current = model.take().expect("the model is put back after each step");
         let labels = batch.labels.clone().expect("labelled");
-        let (loss, _) = loss_and_correct(option_logits(&model, &batch), labels);
-        let mut grads = GradientsParams::from_grads(loss.backward(), &model);
-        clip_global_norm(&model, &mut grads, Some(1.0));
-        model = optimizer.step(1e-4, model, grads);
-    }
-    B::sync(device).expect("device sync");
-    started.elapsed().as_secs_f64()
+        let (loss, _) = loss_and_correct(option_logits(&current, &batch), labels);
+        let mut grads = GradientsParams::from_grads(loss.backward(), &current);
+        clip_global_norm(&current, &mut grads, Some(1.0));
+        model = Some(optimizer.step(1e-4, current, grads));
+    })
 }
 
 /// Seconds for `shape.steps` forward passes without gradients after the warm-up ones.
 fn predict<B: Backend>(shape: &Shape, model: VqaModel<B>, device: &B::Device) -> f64 {
-    let mut rng = Rng::new(0);
-    let mut started = Instant::now();
-    for step in 0..WARMUP_STEPS + shape.steps {
-        if step == WARMUP_STEPS {
-            B::sync(device).expect("device sync");
-            started = Instant::now();
-        }
-        let batch = DeviceBatch::<B>::new(random_batch(shape, &mut rng), device);
+    timed(shape, device, |batch| {
         let logits = option_logits(&model, &batch);
         // Reading one value waits for the batch, as a prediction loop that writes scores does.
         let _ = logits.slice([0..1, 0..1]).into_data();
+    })
+}
+
+/// Runs `step` on `WARMUP_STEPS + shape.steps` random batches and returns the seconds the last
+/// `shape.steps` took, the device synchronised at both ends.
+fn timed<B: Backend>(
+    shape: &Shape,
+    device: &B::Device,
+    mut step: impl FnMut(DeviceBatch<B>),
+) -> f64 {
+    let mut rng = Rng::new(0);
+    let mut started = Instant::now();
+    for index in 0..WARMUP_STEPS + shape.steps {
+        if index == WARMUP_STEPS {
+            B::sync(device).expect("device sync");
+            started = Instant::now();
+        }
+        step(DeviceBatch::<B>::new(random_batch(shape, &mut rng), device));
     }
     B::sync(device).expect("device sync");
     started.elapsed().as_secs_f64()
