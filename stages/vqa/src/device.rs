@@ -80,8 +80,8 @@ pub trait OnBackend {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output;
 }
 
-/// The CPU backend (also what tests use).
-pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
+/// The CPU backend; `dispatch` wraps it in the autodiff layer the job asks for.
+pub type CpuBackend = burn::backend::NdArray<f32>;
 
 /// Where and how a job computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +99,7 @@ pub fn dispatch<J: OnBackend>(
     job: J,
 ) -> Result<J::Output, StageError> {
     match (compute.device, compute.precision) {
-        (DeviceSpec::Cpu, Precision::F32) => Ok(with_autodiff::<burn::backend::NdArray<f32>, J>(
+        (DeviceSpec::Cpu, Precision::F32) => Ok(with_autodiff::<CpuBackend, J>(
             compute.recompute,
             Default::default(),
             job,
