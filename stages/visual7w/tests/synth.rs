@@ -352,13 +352,13 @@ fn objects_per_scene_follow_the_parameter() {
 
 #[test]
 fn question_kinds_and_object_scale_follow_the_parameters() {
-    use pipeline_stages_visual7w::synth::{Family, QuestionKind, plan};
+    use pipeline_stages_visual7w::synth::{Family, plan};
     let base = || SynthParams {
         objects: [1, 1],
         ..small(5)
     };
     let colours_only = SynthParams {
-        questions: vec![QuestionKind::Color],
+        questions: vec![Family::Colours],
         ..base()
     };
     let images = plan(&colours_only.spec());

@@ -52,7 +52,7 @@ pub struct SynthParams {
     /// The kinds of question asked: any of `"color"`, `"shape"`, `"place"`, `"count"` (default:
     /// all four).
     #[serde(default = "default_kinds")]
-    pub questions: Vec<QuestionKind>,
+    pub questions: Vec<Family>,
     /// JPEG quality of the images (1 to 100).
     #[serde(default = "default_quality")]
     pub jpeg_quality: u8,
@@ -79,41 +79,16 @@ fn default_objects() -> [usize; 2] {
 fn default_object_scale() -> f64 {
     1.0
 }
-fn default_kinds() -> Vec<QuestionKind> {
+fn default_kinds() -> Vec<Family> {
     vec![
-        QuestionKind::Color,
-        QuestionKind::Shape,
-        QuestionKind::Place,
-        QuestionKind::Count,
+        Family::Colours,
+        Family::Shapes,
+        Family::Places,
+        Family::Counts,
     ]
 }
 fn default_quality() -> u8 {
     90
-}
-
-/// A kind of synthetic question, by what its answer names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum QuestionKind {
-    /// "What color is the circle?", "What color is the largest shape?"
-    Color,
-    /// "What shape is the red object?", "What is the largest shape?"
-    Shape,
-    /// "Where is the red circle?", "Where is the largest shape?"
-    Place,
-    /// "How many circles are there?"
-    Count,
-}
-
-impl QuestionKind {
-    fn family(self) -> Family {
-        match self {
-            QuestionKind::Color => Family::Colours,
-            QuestionKind::Shape => Family::Shapes,
-            QuestionKind::Place => Family::Places,
-            QuestionKind::Count => Family::Counts,
-        }
-    }
 }
 
 impl Default for SynthParams {
@@ -132,7 +107,7 @@ impl SynthParams {
             test_fraction: self.test_fraction,
             objects: (self.objects[0], self.objects[1]),
             object_scale: self.object_scale,
-            families: self.questions.iter().map(|k| k.family()).collect(),
+            families: self.questions.clone(),
         }
     }
 }

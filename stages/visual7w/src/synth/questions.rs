@@ -3,6 +3,9 @@
 //! the scene makes its answer unambiguous, and its wrong options are drawn from the other
 //! candidates of the same list.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use super::scene::{Colour, Object, Place, Scene, Shape};
 use crate::rng::Rng;
 
@@ -12,12 +15,21 @@ pub const COUNTS: [&str; 4] = ["None.", "One.", "Two.", "Three."];
 /// area) for "largest" questions to be asked.
 const LARGEST_MARGIN: f64 = 1.3;
 
-/// The list of candidate answers a question draws from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The list of candidate answers a question draws from; in manifests (`synth.questions`), the
+/// kind of question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum Family {
+    /// "What color is the circle?", "What color is the largest shape?" (`"color"` in manifests)
+    #[serde(rename = "color")]
     Colours,
+    /// "What shape is the red object?", "What is the largest shape?" (`"shape"`)
+    #[serde(rename = "shape")]
     Shapes,
+    /// "Where is the red circle?", "Where is the largest shape?" (`"place"`)
+    #[serde(rename = "place")]
     Places,
+    /// "How many circles are there?" (`"count"`)
+    #[serde(rename = "count")]
     Counts,
 }
 
