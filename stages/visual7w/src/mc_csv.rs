@@ -1,6 +1,10 @@
 //! Contest-style multiple-choice CSV tables (`ID,img_path,Question,A,B,C,D[,answer]`, as in the
 //! Samsung SCPC 2025 / DACON files) read into table rows, with every bad row reported by file and
 //! line.
+//!
+//! Text is kept as written: a quoted field keeps every character between its quotes (leading and
+//! trailing spaces included); an unquoted field is trimmed of surrounding whitespace, and so are
+//! the header names and the `answer` letter (see `csv_text`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -8,6 +12,7 @@ use std::path::Path;
 
 use pipeline_api::StageError;
 
+use crate::csv_text::{FieldShape, field_shapes, field_text};
 use crate::image_index::ImageIndex;
 use crate::table::{LETTERS, McRow};
 
@@ -36,10 +41,11 @@ pub fn read_mc_csv(
     options: &CsvOptions<'_>,
     mut images: Option<&mut ImageIndex>,
 ) -> Result<CsvTable, StageError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| StageError::io(format!("reading `{}`", path.display()), e))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_path(path)
-        .map_err(|e| StageError::failed(format!("{}: {e}", path.display())))?;
+        .from_reader(bytes.as_slice());
     let headers = reader.headers().map_err(|e| csv_error(path, &e))?.clone();
     let columns = Columns::find(&headers, path)?;
     let mut table = CsvTable {
@@ -48,18 +54,22 @@ pub fn read_mc_csv(
     };
     let mut problems = Problems::new(path);
     let mut first_line_of_id: HashMap<String, u64> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(record) => record,
+    let mut record = csv::StringRecord::new();
+    loop {
+        let start = reader.position().byte();
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(error) if is_row_error(&error) => {
                 let (line, what) = describe_csv_error(&error);
                 problems.add(line, what);
                 continue;
             }
             Err(error) => return Err(csv_error(path, &error)),
-        };
+        }
+        let raw = raw_record(&bytes, start, reader.position().byte());
         let line = record.position().map_or(0, csv::Position::line);
-        match columns.row(&record, options) {
+        match columns.row(&record, &field_shapes(raw), options) {
             Ok(row) => {
                 if let Some(first) = first_line_of_id.insert(row.id.clone(), line) {
                     problems.add(
@@ -82,6 +92,13 @@ pub fn read_mc_csv(
     }
     problems.into_result()?;
     Ok(table)
+}
+
+/// The bytes the reader consumed for one record (`start..end`, clamped to the file).
+fn raw_record(bytes: &[u8], start: u64, end: u64) -> &[u8] {
+    let clamp = |offset: u64| usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
+    let (start, end) = (clamp(start), clamp(end));
+    &bytes[start.min(end)..end]
 }
 
 /// Where each column is in the header.
@@ -122,15 +139,23 @@ impl Columns {
         })
     }
 
-    /// One row, or what is wrong with it.
+    /// One row, or what is wrong with it. `shapes` says which fields were quoted (see
+    /// `csv_text::field_text` for what is kept).
     fn row(
         &self,
         record: &csv::StringRecord,
+        shapes: &[FieldShape],
         options: &CsvOptions<'_>,
     ) -> Result<McRow<'static>, String> {
+        // Shapes that do not match the parsed fields (never expected) keep the parsed text.
+        let shapes_match = shapes.len() == record.len();
+        let text = |column: usize| {
+            let shape = shapes.get(column).copied().filter(|_| shapes_match);
+            field_text(record.get(column).unwrap_or_default(), shape)
+        };
         let field = |column: usize, name: &str| -> Result<String, String> {
-            let value = record.get(self.required[column]).unwrap_or_default().trim();
-            if value.is_empty() {
+            let value = text(self.required[column]);
+            if value.trim().is_empty() {
                 Err(format!("empty {name}"))
             } else {
                 Ok(value.to_string())
@@ -138,10 +163,7 @@ impl Columns {
         };
         let id = field(0, "ID")?;
         let img_path = normalize_path(&field(1, "img_path")?, options.strip_prefix)?;
-        let answer = match self
-            .answer
-            .map(|column| record.get(column).unwrap_or_default().trim())
-        {
+        let answer = match self.answer.map(|column| text(column).trim()) {
             None | Some("") => None,
             Some(letter) => Some(parse_letter(letter)?),
         };

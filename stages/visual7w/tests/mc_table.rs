@@ -7,6 +7,7 @@ use pipeline_stages_visual7w::{McTable, McTableParams};
 
 fn params(strip_prefix: Option<&str>) -> McTableParams {
     McTableParams {
+        split: "test".to_string(),
         strip_prefix: strip_prefix.map(str::to_string),
         csv: false,
     }
@@ -22,7 +23,7 @@ fn contest_test_file_without_answers() {
         &[("table", &table), ("images", &images)],
     )
     .unwrap();
-    let frame = run.frame("table.parquet");
+    let frame = run.frame("test.parquet");
     assert_eq!(frame.height(), 3);
     assert_eq!(strings(&frame, "img_path")[1], Some("TEST_001.jpg".into()));
     assert_eq!(
@@ -39,7 +40,7 @@ fn contest_test_file_without_answers() {
 fn answers_are_letters_in_any_case() {
     let table = fixtures().join("contest/train.csv");
     let run = run_stage(&McTable, &params(None), &[("table", &table)]).unwrap();
-    let frame = run.frame("table.parquet");
+    let frame = run.frame("test.parquet");
     assert_eq!(
         strings(&frame, "answer"),
         [Some("B".into()), Some("D".into())]
@@ -93,4 +94,86 @@ fn missing_columns_are_named() {
         error.contains("short.csv:1: missing column(s) img_path, D"),
         "{error}"
     );
+}
+
+#[test]
+fn quoted_text_is_kept_verbatim_and_unquoted_text_trimmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("test.csv");
+    let text = concat!(
+        "ID,img_path,Question,A,B,C,D\n",
+        "\" Q1 \",a.jpg,\"  What is this?  \",\" left\",\"right \",\"\tTab\",\"  \"\"quoted\"\" \"\n",
+        "  Q2 ,b.jpg ,  Plain question?  , Red ,Blue  ,\"Green, dark\"  ,\"Über, ja \"\r\n",
+    );
+    std::fs::write(&table, text).unwrap();
+    let run = run_stage(&McTable, &params(None), &[("table", &table)]).unwrap();
+    let frame = run.frame("test.parquet");
+    assert_eq!(
+        strings(&frame, "ID"),
+        [Some(" Q1 ".into()), Some("Q2".into())],
+        "a quoted ID keeps its spaces, an unquoted one is trimmed"
+    );
+    assert_eq!(strings(&frame, "img_path")[1], Some("b.jpg".into()));
+    let row = |index: usize| -> Vec<String> {
+        ["Question", "A", "B", "C", "D"]
+            .iter()
+            .map(|column| strings(&frame, column)[index].clone().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        row(0),
+        [
+            "  What is this?  ",
+            " left",
+            "right ",
+            "\tTab",
+            "  \"quoted\" "
+        ]
+    );
+    assert_eq!(
+        row(1),
+        ["Plain question?", "Red", "Blue", "Green, dark", "Über, ja "],
+        "spaces outside quotes are trimmed, spaces inside kept"
+    );
+}
+
+#[test]
+fn a_question_of_spaces_only_is_empty_even_when_quoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("test.csv");
+    std::fs::write(
+        &table,
+        "ID,img_path,Question,A,B,C,D\nX,a.jpg,\"   \",1,2,3,4\n",
+    )
+    .unwrap();
+    let error = run_stage(&McTable, &params(None), &[("table", &table)])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("test.csv:2: empty Question"), "{error}");
+}
+
+#[test]
+fn the_table_is_named_after_its_split() {
+    let table = fixtures().join("contest/train.csv");
+    let mut params = params(None);
+    params.split = "train".to_string();
+    params.csv = true;
+    let run = run_stage(&McTable, &params, &[("table", &table)]).unwrap();
+    assert_eq!(run.frame("train.parquet").height(), 2);
+    assert!(run.path("train.csv").is_file());
+    assert!(!run.path("test.parquet").exists());
+    assert_eq!(run.json("report.json")["split"], "train");
+    let names = |toml: &str| {
+        let params: McTableParams = toml::from_str(toml).unwrap();
+        <McTable as pipeline_api::Stage>::outputs(&params)
+    };
+    assert_eq!(
+        names(""),
+        ["test.parquet", "report.json"],
+        "test by default"
+    );
+    let bad: McTableParams = toml::from_str("split = '../x'").unwrap();
+    let error = <McTable as pipeline_api::Stage>::validate(&bad).unwrap_err();
+    assert_eq!(error.path, "split");
 }
