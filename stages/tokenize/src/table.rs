@@ -1,5 +1,6 @@
 //! The question tables the stages read: Parquet with columns `ID`, `img_path`, `Question`, `A`,
-//! `B`, `C`, `D` and optionally `answer` (a letter `A`-`D`), as the visual7w stage writes them.
+//! `B`, `C`, `D` and optionally `answer` (a letter `A`-`D`; null on every row, as `mc_table`
+//! writes a CSV without answers, means no answers), as the visual7w stage writes them.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -53,10 +54,13 @@ pub fn read(path: &Path) -> Result<QuestionTable, String> {
         .zip(d)
         .map(|(((a, b), c), d)| [a, b, c, d])
         .collect();
-    let labels = if frame.column("answer").is_ok() {
-        Some(labels(&frame, &id).map_err(where_)?)
-    } else {
-        None
+    // A table without answers (a contest's test file read by `mc_table`) may carry an `answer`
+    // column that is null on every row: it is unlabelled, not broken.
+    let labels = match frame.column("answer") {
+        Ok(answers) if answers.null_count() < answers.len() || answers.is_empty() => {
+            Some(labels(&frame, &id).map_err(where_)?)
+        }
+        _ => None,
     };
     Ok(QuestionTable {
         path: path.to_path_buf(),

@@ -3,7 +3,8 @@
 //!
 //! Inputs: `tokenizer` (a SentencePiece model file, a `tokenizer.json`, or a folder holding one,
 //! such as a `tokenizer_train` output) and `tables` (folders holding `<split>.parquet`, such as the
-//! visual7w output, or the split files themselves).
+//! visual7w or mc_table output, or the split files themselves). Without `splits`, every table the
+//! input holds is tokenized.
 
 use std::collections::BTreeMap;
 
@@ -36,13 +37,12 @@ pub struct TokenizeParams {
     #[serde(default)]
     pub max_len: Option<usize>,
     /// Splits to tokenize: each reads `<split>.parquet` from the `tables` input and writes
-    /// `<split>.parquet` (columns ID, img_path, input_ids, padding_mask[, label]).
-    #[serde(default = "default_splits")]
-    pub splits: Vec<String>,
-}
-
-fn default_splits() -> Vec<String> {
-    vec!["train".into(), "val".into(), "test".into()]
+    /// `<split>.parquet` (columns ID, img_path, input_ids, padding_mask[, label]). Unset: every
+    /// `<split>.parquet` the `tables` input holds (`train`, `val`, `test` of a `visual7w` output,
+    /// the one table of an `mc_table` output); only listed splits are declared outputs that
+    /// other stages may name as `@stage/<split>.parquet`.
+    #[serde(default)]
+    pub splits: Option<Vec<String>>,
 }
 
 impl TokenizeParams {
@@ -69,9 +69,11 @@ impl Stage for Tokenize {
     const DOC: &'static str = "Tokenizes question tables into model inputs. Inputs: `tokenizer` (a \
         SentencePiece .spm/.model file, giving XLMRobertaTokenizer's ids exactly, a tokenizer.json, \
         or a folder holding one) and `tables` (folders with `<split>.parquet`: ID, img_path, \
-        Question, A-D[, answer]). Writes `<split>.parquet` per split: ID, img_path, input_ids and \
+        Question, A-D[, answer]; every one the input holds unless `splits` lists some). Writes \
+        `<split>.parquet` per split: ID, img_path, input_ids and \
         padding_mask (List(List(Int32)), [sequences][max_len], <s>=0 ids </s>=2 then <pad>=1; mask \
-        1 = pad), label (0-3, when answers are given); and report.json (truncation counts, vocab size).";
+        1 = pad), label (0-3, when answers are given; a table whose answers are all null is \
+        unlabelled); and report.json (truncation counts, vocab size).";
     type Params = TokenizeParams;
 
     fn validate(params: &TokenizeParams) -> Result<(), ParamError> {
@@ -82,13 +84,17 @@ impl Stage for Tokenize {
                 format!("must be between 3 and {MAX_MAX_LEN}"),
             ));
         }
-        split_names::check(&params.splits)
+        match &params.splits {
+            Some(splits) => split_names::check(splits),
+            None => Ok(()),
+        }
     }
 
     fn outputs(params: &TokenizeParams) -> Vec<String> {
         let mut outputs: Vec<String> = params
             .splits
             .iter()
+            .flatten()
             .map(|s| format!("{s}.parquet"))
             .collect();
         outputs.push("report.json".into());
@@ -127,19 +133,24 @@ impl Stage for Tokenize {
     }
 }
 
-/// Every split's table, read and checked before any work starts.
+/// Every split's table (those listed, or all the input holds), read and checked before any work
+/// starts.
 fn read_tables(
     params: &TokenizeParams,
     ctx: &StageContext<'_>,
 ) -> Result<Vec<(String, QuestionTable)>, StageError> {
     let paths = ctx.input_list("tables")?;
-    let mut tables = Vec::with_capacity(params.splits.len());
-    for split in &params.splits {
-        let path = inputs::split_table(paths, split).map_err(StageError::failed)?;
-        tables.push((
-            split.clone(),
-            table::read(&path).map_err(StageError::failed)?,
-        ));
+    let found = match &params.splits {
+        Some(splits) => splits
+            .iter()
+            .map(|split| Ok((split.clone(), inputs::split_table(paths, split)?)))
+            .collect::<Result<Vec<_>, String>>(),
+        None => inputs::all_tables(paths),
+    }
+    .map_err(StageError::failed)?;
+    let mut tables = Vec::with_capacity(found.len());
+    for (split, path) in found {
+        tables.push((split, table::read(&path).map_err(StageError::failed)?));
     }
     Ok(tables)
 }

@@ -262,3 +262,85 @@ fn a_cancelled_run_stops() {
     );
     assert!(matches!(result, Err(pipeline_api::StageError::Cancelled)));
 }
+
+#[test]
+fn without_splits_every_table_of_the_input_is_tokenized() {
+    let setup = setup();
+    let log = run(&setup, "").unwrap();
+    assert!(log.contains("test: 2 questions"), "{log}");
+    assert!(log.contains("train: 3 questions"), "{log}");
+    assert_eq!(read_frame(&setup.out.join("test.parquet")).height(), 2);
+    let splits = report(&setup)["splits"].clone();
+    let names: Vec<&String> = splits.as_object().unwrap().keys().collect();
+    assert_eq!(names, ["test", "train"]);
+}
+
+#[test]
+fn a_contest_table_with_null_answers_is_found_and_unlabelled() {
+    // What `mc_table` writes for a contest's test.csv: one table, `answer` null on every row.
+    let dir = tempfile::tempdir().unwrap();
+    let tables = dir.path().join("contest");
+    let questions = rows();
+    let mut columns = vec![
+        Column::new("ID".into(), ["Q,1", "say \"hi\"", "질문-3"]),
+        Column::new("img_path".into(), ["a.jpg", "b.jpg", "a.jpg"]),
+        Column::new(
+            "Question".into(),
+            questions.iter().map(|r| r.question).collect::<Vec<_>>(),
+        ),
+    ];
+    for (k, name) in ["A", "B", "C", "D"].iter().enumerate() {
+        columns.push(Column::new(
+            (*name).into(),
+            questions.iter().map(|r| r.options[k]).collect::<Vec<_>>(),
+        ));
+    }
+    columns.push(Column::new("answer".into(), [None::<&str>, None, None]));
+    write_frame(&tables.join("test.parquet"), columns);
+    std::fs::write(tables.join("report.json"), "{}").unwrap();
+    let out = dir.path().join("out");
+    let inputs = [
+        ("tokenizer", vec![fixture("test.spm")]),
+        ("tables", vec![tables]),
+    ];
+    run_stage("tokenize", "", &inputs, &out, &CancelToken::new()).unwrap();
+    let frame = read_frame(&out.join("test.parquet"));
+    assert!(frame.column("label").is_err(), "no answers, no labels");
+    let ids: Vec<Option<&str>> = frame.column("ID").unwrap().str().unwrap().iter().collect();
+    assert_eq!(
+        ids,
+        [Some("Q,1"), Some("say \"hi\""), Some("질문-3")],
+        "IDs and order kept"
+    );
+}
+
+#[test]
+fn without_splits_an_input_without_tables_says_what_it_holds() {
+    let setup = setup();
+    std::fs::remove_file(setup.tables.join("train.parquet")).unwrap();
+    std::fs::remove_file(setup.tables.join("test.parquet")).unwrap();
+    std::fs::write(setup.tables.join("notes.txt"), "x").unwrap();
+    let error = run(&setup, "").unwrap_err().to_string();
+    assert!(
+        error.contains("no `<split>.parquet` table") && error.contains("holding notes.txt"),
+        "{error}"
+    );
+}
+
+#[test]
+fn only_listed_splits_are_declared_outputs() {
+    let outputs = |params: &str| {
+        pipeline_stages_tokenize::stages()
+            .into_iter()
+            .find(|s| s.kind() == "tokenize")
+            .unwrap()
+            .prepare(toml::from_str::<toml::Value>(params).unwrap())
+            .unwrap()
+            .outputs()
+    };
+    assert_eq!(outputs(""), ["report.json"]);
+    assert_eq!(
+        outputs("splits = ['test']"),
+        ["test.parquet", "report.json"]
+    );
+}
