@@ -9,7 +9,8 @@
 //!   probabilities are vote shares, the winner among the tied letters. This rule catches a
 //!   producer whose letters and probabilities disagree (an off-by-one option order) before any
 //!   score is computed from them.
-//! - `submission.csv`: the contest file, header `ID,answer`, one row per question, same order.
+//! - `submission.csv`: the contest file, header `ID,answer`, one row per question, same order,
+//!   each ID exactly as in `predictions.parquet` (quoted where a CSV reader would change it).
 //! - `meta.json`: an object with at least `params` (the number of model parameters loaded to make
 //!   these predictions, an integer; the contest allows 3B in total) and `model` (free text). Other
 //!   keys are kept as the producer wrote them.

@@ -84,15 +84,40 @@ pub fn write_folder(
         .finish(&mut frame)
         .map_err(|e| StageError::failed(format!("writing `{}`: {e}", path.display())))?;
 
-    let answers = StringChunked::from_iter_values("answer".into(), letters()).into_column();
-    let mut submission = frame_of(predictions.len(), vec![ids().into_column(), answers])?;
     let path = out_dir.join(SUBMISSION_FILE);
-    CsvWriter::new(BufWriter::new(create(&path)?))
-        .include_header(true)
-        .finish(&mut submission)
-        .map_err(|e| StageError::failed(format!("writing `{}`: {e}", path.display())))?;
+    std::fs::write(&path, submission_csv(predictions))
+        .map_err(|e| StageError::io(format!("writing `{}`", path.display()), e))?;
 
     write_json(&out_dir.join(META_FILE), meta)
+}
+
+/// The text of `submission.csv`: header `ID,answer`, then one line per row in order, each ID
+/// exactly as predicted (quoted where a CSV reader would otherwise change it; see
+/// [`csv_field`]) and the chosen letter. Lines end with `\n`.
+pub fn submission_csv(predictions: &Predictions) -> String {
+    let mut text = String::from("ID,answer\n");
+    for (id, pred) in predictions.ids.iter().zip(&predictions.pred) {
+        text.push_str(&csv_field(id));
+        text.push(',');
+        text.push_str(letter(*pred));
+        text.push('\n');
+    }
+    text
+}
+
+/// `text` as one CSV field: in quotes, with `"` doubled, when it holds a comma, a quote or a line
+/// break, starts or ends with whitespace (which readers that trim unquoted fields would drop), or
+/// is empty; otherwise as it is. Non-ASCII text is written as UTF-8, unchanged.
+pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    let needs_quotes = text.is_empty()
+        || text.contains([',', '"', '\r', '\n'])
+        || text.starts_with(char::is_whitespace)
+        || text.ends_with(char::is_whitespace);
+    if needs_quotes {
+        std::borrow::Cow::Owned(format!("\"{}\"", text.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Writes `value` as pretty JSON with a final newline.
@@ -200,4 +225,29 @@ fn frame_of(height: usize, columns: Vec<Column>) -> Result<DataFrame, StageError
 
 fn create(path: &Path) -> Result<File, StageError> {
     File::create(path).map_err(|e| StageError::io(format!("creating `{}`", path.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn submission_ids_are_kept_exactly_and_quoted_where_needed() {
+        let ids = [
+            "Q,1",
+            "say \"hi\"",
+            "질문-3 é",
+            " padded ",
+            "plain",
+            "two\nlines",
+        ];
+        let predictions = Predictions::from_probs(
+            ids.iter().map(|id| (*id).to_string()).collect(),
+            vec![[0.7, 0.1, 0.1, 0.1]; ids.len()],
+        );
+        assert_eq!(
+            submission_csv(&predictions),
+            "ID,answer\n\"Q,1\",A\n\"say \"\"hi\"\"\",A\n질문-3 é,A\n\" padded \",A\nplain,A\n\"two\nlines\",A\n"
+        );
+    }
 }
