@@ -69,6 +69,49 @@ pub fn split_file(input: &Path, split: &str) -> PathBuf {
     }
 }
 
+/// The split to read from a `data` input and where it is: `split` inside a tokenize output
+/// folder, or, when `split` is `None`, the folder's only `<split>.parquet` (several are an error
+/// listing them). A file input is the split itself, named by its stem.
+pub fn find_split(input: &Path, split: Option<&str>) -> Result<(String, PathBuf), StageError> {
+    if !input.is_dir() {
+        let stem = input
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        return Ok((split.map_or(stem, str::to_string), input.to_path_buf()));
+    }
+    if let Some(split) = split {
+        return Ok((split.to_string(), split_file(input, split)));
+    }
+    let splits = splits_in(input)?;
+    match splits.as_slice() {
+        [only] => Ok((only.clone(), split_file(input, only))),
+        [] => Err(StageError::failed(format!(
+            "`{}` holds no `<split>.parquet`: bind `data` to a tokenize output",
+            input.display()
+        ))),
+        several => Err(StageError::failed(format!(
+            "`{}` holds several splits ({}): say which to use, e.g. `split = \"{}\"`",
+            input.display(),
+            several.join(", "),
+            several.iter().find(|s| *s == "test").unwrap_or(&several[0])
+        ))),
+    }
+}
+
+/// The split names (`<split>.parquet` stems) in a folder, sorted.
+fn splits_in(folder: &Path) -> Result<Vec<String>, StageError> {
+    let entries = std::fs::read_dir(folder)
+        .map_err(|e| StageError::io(format!("listing `{}`", folder.display()), e))?;
+    let mut splits: Vec<String> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "parquet"))
+        .filter_map(|path| Some(path.file_stem()?.to_str()?.to_string()))
+        .filter(|stem| !stem.is_empty() && !stem.starts_with('.'))
+        .collect();
+    splits.sort();
+    Ok(splits)
+}
+
 /// Reads a tokenized split.
 pub fn read(path: &Path) -> Result<Examples, StageError> {
     if !path.is_file() {
@@ -178,4 +221,60 @@ fn read_labels(frame: &DataFrame, path: &Path) -> Result<Option<Vec<u8>>, StageE
             None => Ok(None),
         })
         .collect::<Result<Option<Vec<u8>>, _>>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for file in files {
+            std::fs::write(dir.path().join(file), b"").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn the_only_split_is_found_without_a_name() {
+        let dir = folder(&["test.parquet", "report.json"]);
+        let (split, path) = find_split(dir.path(), None).unwrap();
+        assert_eq!(split, "test");
+        assert_eq!(path, dir.path().join("test.parquet"));
+        let (split, path) = find_split(dir.path(), Some("val")).unwrap();
+        assert_eq!(
+            (split.as_str(), path),
+            ("val", dir.path().join("val.parquet"))
+        );
+    }
+
+    #[test]
+    fn several_splits_without_a_name_are_listed() {
+        let dir = folder(&[
+            "val.parquet",
+            "train.parquet",
+            "test.parquet",
+            "report.json",
+        ]);
+        let error = find_split(dir.path(), None).unwrap_err().to_string();
+        assert!(
+            error.contains("several splits (test, train, val)")
+                && error.contains("split = \"test\""),
+            "{error}"
+        );
+        let error = find_split(folder(&["report.json"]).path(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("holds no `<split>.parquet`"), "{error}");
+    }
+
+    #[test]
+    fn a_file_input_is_its_own_split() {
+        let dir = folder(&["contest.parquet"]);
+        let file = dir.path().join("contest.parquet");
+        assert_eq!(
+            find_split(&file, None).unwrap(),
+            ("contest".to_string(), file)
+        );
+    }
 }

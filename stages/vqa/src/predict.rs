@@ -31,9 +31,10 @@ pub struct Predict;
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PredictParams {
-    /// The split to score (`<split>.parquet` of the `data` input).
-    #[serde(default = "default_split")]
-    pub split: String,
+    /// The split to score (`<split>.parquet` of the `data` input). Unset: the input's only split
+    /// (a tokenized `mc_table` output holds one); with several, the error lists them.
+    #[serde(default)]
+    pub split: Option<String>,
     /// Questions per batch.
     #[serde(default = "default_batch")]
     pub batch_size: usize,
@@ -59,9 +60,6 @@ pub struct Architecture {
     pub head: Head,
 }
 
-fn default_split() -> String {
-    "test".into()
-}
 fn default_batch() -> usize {
     24
 }
@@ -96,13 +94,16 @@ impl Stage for Predict {
     fn run(&self, params: &PredictParams, ctx: &mut StageContext<'_>) -> Result<(), StageError> {
         let model = ctx.input("model")?.to_path_buf();
         let source = ModelSource::resolve(&model, params)?;
-        let split = examples::read(&examples::split_file(ctx.input("data")?, &params.split))?;
+        let (split_name, split_path) =
+            examples::find_split(ctx.input("data")?, params.split.as_deref())?;
+        let split = examples::read(&split_path)?;
         let images = PackedImages::open(ctx.input("images")?)
             .map_err(|e| StageError::failed(e.to_string()))?;
         let gpus = ctx.gpus.to_vec();
         let job = PredictJob {
             source,
             split,
+            split_name,
             images,
             params: params.clone(),
             ctx,
@@ -188,6 +189,7 @@ impl ModelSource {
 struct PredictJob<'a, 'c> {
     source: ModelSource,
     split: Examples,
+    split_name: String,
     images: PackedImages,
     params: PredictParams,
     ctx: &'a mut StageContext<'c>,
@@ -232,7 +234,7 @@ impl OnBackend for PredictJob<'_, '_> {
             "params": param_total(config),
             "model": format!("{}: BEiT-3 {:?} head, {} px", self.ctx.stage, head, config.encoder.img_size),
             "source": self.source.describe(),
-            "split": self.params.split,
+            "split": self.split_name,
             "device": self.params.device.to_string(),
             "accuracy": scores.tally.map(|t| t.accuracy()),
         });
@@ -240,7 +242,7 @@ impl OnBackend for PredictJob<'_, '_> {
         if let Some(tally) = scores.tally {
             self.ctx.log_line(&format!(
                 "{}: accuracy {:.2}% over {} questions",
-                self.params.split,
+                self.split_name,
                 100.0 * tally.accuracy(),
                 tally.samples
             ));
