@@ -11,6 +11,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean};
 use crate::expand::{Instance, expand};
 use crate::graph::StageGraph;
 use crate::manifest::{self, Manifest};
+use crate::param_errors;
 use crate::reference::{self, Reference};
 use crate::registry::Registry;
 use crate::value::{SKind, SValue};
@@ -204,23 +205,9 @@ impl Builder<'_> {
     }
 
     fn param_error(&mut self, instance: &Instance, plugin: &dyn pipeline_api::DynStage, error: &pipeline_api::ParamError) {
-        let valid = param_names(plugin);
-        let unknown = error.message.strip_prefix("unknown field `").and_then(|r| r.split('`').next());
-        if let Some(field) = unknown {
-            let span = instance.table.get(field).map_or(instance.name_span.clone(), |e| e.key_span.clone());
-            let mut candidates: Vec<&str> = valid.iter().map(String::as_str).collect();
-            candidates.extend(ENGINE_KEYS);
-            let hint = match did_you_mean(field, candidates.iter().copied()) {
-                Some(close) => format!("did you mean `{close}`? valid keys for `{}`: {}", plugin.kind(), valid.join(", ")),
-                None => format!("valid keys for `{}`: {} (and the engine's {})", plugin.kind(), valid.join(", "), ENGINE_KEYS.join(", ")),
-            };
-            self.error(span, format!("unknown parameter `{field}` for stage kind `{}`", plugin.kind())).hint = Some(hint);
-            return;
+        for diagnostic in param_errors::diagnose(&self.manifest.source, instance, plugin, error) {
+            self.errors.push(diagnostic);
         }
-        let span = if error.path.is_empty() { instance.name_span.clone() } else { instance.table.locate(&error.path) };
-        let what = if error.path.is_empty() { String::new() } else { format!("parameter `{}`: ", error.path) };
-        self.error(span, format!("stage `{}`: {what}{}", instance.name, error.message)).hint =
-            Some(format!("`pipeline stages {}` documents its parameters: {}", plugin.kind(), valid.join(", ")));
     }
 
     fn input_table(&mut self, table: &SValue) -> Vec<(String, Vec<SValue>)> {
@@ -335,14 +322,4 @@ fn declares(declared: &[String], subpath: &str) -> bool {
         let output = output.trim_end_matches('/');
         output == subpath || subpath.starts_with(&format!("{output}/")) || output.starts_with(&format!("{subpath}/"))
     })
-}
-
-/// The top-level property names of a plugin's parameter schema.
-pub fn param_names(plugin: &dyn pipeline_api::DynStage) -> Vec<String> {
-    let schema = plugin.params_schema();
-    schema
-        .get("properties")
-        .and_then(|p| p.as_object())
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
 }

@@ -97,19 +97,31 @@ impl SValue {
     /// closest enclosing value that exists.
     pub fn locate(&self, path: &str) -> Range<usize> {
         let mut current = self;
-        for segment in path.split(['.', '[', ']']).filter(|s| !s.is_empty()) {
-            let next = match &current.kind {
-                SKind::Table(entries) => entries.iter().find(|e| e.key == segment).map(|e| &e.value),
-                SKind::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
-                _ => None,
-            };
-            match next {
+        for segment in path_segments(path) {
+            match current.child(segment) {
                 Some(value) => current = value,
                 None => break,
             }
         }
         current.span.clone()
     }
+
+    /// The value at a serde path such as `architecture.model` or `layers[1]`, if there is one.
+    pub fn find(&self, path: &str) -> Option<&SValue> {
+        path_segments(path).try_fold(self, |current, segment| current.child(segment))
+    }
+
+    fn child(&self, segment: &str) -> Option<&SValue> {
+        match &self.kind {
+            SKind::Table(entries) => entries.iter().find(|e| e.key == segment).map(|e| &e.value),
+            SKind::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        }
+    }
+}
+
+fn path_segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split(['.', '[', ']']).filter(|s| !s.is_empty())
 }
 
 /// Parses a whole manifest into a spanned table.
@@ -169,6 +181,9 @@ mod tests {
         assert_eq!(&text[stage.locate("cmd[1]")], "\"y\"");
         assert_eq!(&text[stage.locate("cmd.1")], "\"y\"");
         assert_eq!(&text[stage.locate("lr")], "2e-5");
+        assert_eq!(&text[stage.locate("cmd[7]")], "[\"x\", \"y\"]");
+        assert_eq!(stage.find("cmd[1]").and_then(SValue::as_str), Some("y"));
+        assert!(stage.find("cmd[7]").is_none());
         assert_eq!(stage.get("lr").unwrap().value.display(), "2e-5");
     }
 }

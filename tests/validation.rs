@@ -133,3 +133,47 @@ outputs = ["copy.txt"]
     assert_eq!(value["manifest"]["inputs"]["data"][0], blake3::hash(b"golden bytes\n").to_hex().as_str());
     assert_eq!(value["key"], "592695611b81777365e767cc65e09357d9a8cbe2c50862cef2181ca995b1def5");
 }
+
+#[test]
+fn a_misspelled_nested_key_is_pointed_at_with_its_table_keys() {
+    let manifest = r#"[stage.predict]
+kind = "predict"
+architecture = { model = { embed_dim = 32, layers = 3, num_heads = 4, ffn_dim = 64 }, image_size = 32, head = "joint" }
+
+[stage.train]
+kind = "train"
+image_size = 32
+head = "joint"
+
+[stage.train.model]
+embed_dim = 32
+dpeth = 2
+num_heads = 4
+ffn_dim = 64
+"#;
+    let stderr = check(manifest);
+    let dims = "depth, embed_dim, ffn_dim, max_text_positions, num_heads, patch_size, vocab_size";
+    assert!(stderr.contains("stage `predict`: unknown key `layers` in `architecture.model`"), "{stderr}");
+    assert!(stderr.contains("pipeline.toml:3:44"), "{stderr}");
+    assert!(stderr.contains(&format!("valid keys of `architecture.model`: {dims}")), "{stderr}");
+    assert!(stderr.contains("stage `train`: unknown key `dpeth` in `model`"), "{stderr}");
+    assert!(stderr.contains("pipeline.toml:12:1") && stderr.contains(&format!("did you mean `depth`? valid keys of `model`: {dims}")), "{stderr}");
+    assert!(!stderr.contains("unknown parameter"), "nested keys are not top-level parameters: {stderr}");
+    assert!(stderr.contains("2 errors in the manifest"), "{stderr}");
+}
+
+#[test]
+fn stages_shows_nested_forms_with_reference_names() {
+    let project = Project::new("");
+    for kind in ["predict", "train"] {
+        let (code, out, err) = project.cli(&["stages", kind]);
+        assert_eq!(code, 0, "{err}");
+        for field in ["embed_dim", "depth", "num_heads", "ffn_dim", "patch_size", "vocab_size", "max_text_positions"] {
+            assert!(out.contains(&format!("{field}: integer")), "`stages {kind}` lacks `{field}`:\n{out}");
+        }
+        for reference in ["encoder_embed_dim", "encoder_layers", "encoder_attention_heads", "encoder_ffn_embed_dim", "max_source_positions"] {
+            assert!(out.contains(reference), "`stages {kind}` does not name `{reference}`:\n{out}");
+        }
+        assert!(out.contains("\"base\": ") && out.contains("\"large\": "), "{out}");
+    }
+}

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 
 use pipeline_api::CancelToken;
 
-use super::{CliError, Session, cache_dir_for, exit};
+use super::{CliError, Session, cache_dir_for, exit, params_doc};
 use crate::cli::{DagArgs, DagFormat, ExplainArgs, HashArgs, LogArgs, StagesArgs, StatusArgs};
 use crate::hashing::{ContentHasher, StatCache, print_digest};
-use crate::plan::{Plan, param_names};
+use crate::plan::Plan;
 use crate::registry::Registry;
+use crate::schema::ParamSchema;
 use crate::store::LocalStore;
 use crate::{ledger, status};
 
@@ -111,17 +112,7 @@ pub fn stages(args: &StagesArgs, registry: &Registry) -> Result<ExitCode, CliErr
     }
     for stage in selected {
         println!("{} (version {})\n  {}", stage.kind(), stage.version(), stage.doc());
-        let schema = stage.params_schema();
-        let required: Vec<&str> = schema.get("required").and_then(|r| r.as_array())
-            .map(|r| r.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
-        for name in param_names(stage) {
-            let property = schema.get("properties").and_then(|p| p.get(&name)).cloned().unwrap_or_default();
-            let kind = property.get("type").map(|t| t.to_string().replace('"', "")).unwrap_or_else(|| "value".into());
-            let default = property.get("default").map(|d| format!(" = {d}")).unwrap_or_default();
-            let needed = if required.contains(&name.as_str()) { " (required)" } else { "" };
-            let doc = property.get("description").and_then(|d| d.as_str()).unwrap_or("").replace('\n', " ");
-            println!("    {name}: {kind}{default}{needed}\n        {doc}");
-        }
+        print!("{}", params_doc::render(&ParamSchema::new(stage.params_schema()), 4));
         println!("    engine keys: {}\n", crate::plan::ENGINE_KEYS.join(", "));
     }
     Ok(ExitCode::SUCCESS)

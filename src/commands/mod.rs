@@ -2,6 +2,7 @@
 
 mod cache;
 mod inspect;
+mod params_doc;
 mod run;
 
 use std::collections::BTreeSet;

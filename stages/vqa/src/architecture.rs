@@ -15,24 +15,38 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub enum ModelSpec {
     /// `"base"` (D 768, 12 layers) or `"large"` (D 1024, 24 layers), vocabulary 64010.
     Preset(Preset),
-    /// `{ embed_dim = 64, depth = 2, num_heads = 4, ffn_dim = 256, patch_size = 8, vocab_size = 2000 }`.
+    /// Custom sizes, for example `{ embed_dim = 64, depth = 2, num_heads = 4, ffn_dim = 256,
+    /// patch_size = 8, vocab_size = 2000 }`.
     Custom(CustomDims),
 }
 
-/// Sizes of a custom (small) model.
+/// Sizes of a custom (small) model. Each field's doc names it as the reference implementation
+/// does (torchscale's `EncoderConfig`, as unilm's BEiT-3 builds it); settings not listed here are
+/// those of the official models.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomDims {
+    /// Model width D: every token's size (768 base, 1024 large). Reference: `encoder_embed_dim`.
     pub embed_dim: usize,
+    /// Multiway encoder layers L (12 base, 24 large). Reference: `encoder_layers`.
     pub depth: usize,
+    /// Attention heads H; `embed_dim` must be a multiple of it (12 base, 16 large). Reference:
+    /// `encoder_attention_heads`.
     pub num_heads: usize,
+    /// Hidden width F of the feed-forward networks (4 D officially: 3072 base, 4096 large).
+    /// Reference: `encoder_ffn_embed_dim`.
     pub ffn_dim: usize,
+    /// Side of the square image patches (16 officially); `image_size` must be a multiple of it.
+    /// Reference: `patch_size` (beside `img_size`, which is `image_size` here, in the BEiT-3 model
+    /// arguments).
     #[serde(default = "default_patch")]
     pub patch_size: usize,
-    /// Rows of the text embedding: more than the largest token id of the tokenizer.
+    /// Rows of the text embedding: more than the largest token id of the tokenizer (64010
+    /// officially). Reference: `vocab_size`.
     #[serde(default = "default_vocab")]
     pub vocab_size: usize,
-    /// Rows of the text position table (questions are at most this minus 2 tokens long).
+    /// Rows of the text position table (1024 officially); questions are at most this minus 2
+    /// tokens long. Reference: `max_source_positions`.
     #[serde(default = "default_positions")]
     pub max_text_positions: usize,
 }

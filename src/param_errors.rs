@@ -1,0 +1,115 @@
+//! Turning a plugin's parameter error into diagnostics that point at the text: the parameter, or
+//! the key inside a nested table (`architecture.model.layers`), with the keys its table takes.
+//!
+//! Serde reports the first problem only, and errors raised inside custom or untagged
+//! deserializers may carry no path; the plugin's JSON schema says where a key does not belong.
+
+use pipeline_api::{DynStage, ParamError};
+
+use crate::diagnostics::{Diagnostic, SourceFile, did_you_mean};
+use crate::expand::Instance;
+use crate::plan::ENGINE_KEYS;
+use crate::schema::{ParamSchema, UnknownKey, join_key};
+
+/// The diagnostics for `error`, raised by `plugin` on the parameters of `instance`.
+pub fn diagnose(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, error: &ParamError) -> Vec<Diagnostic> {
+    let schema = ParamSchema::new(plugin.params_schema());
+    let unknown = schema.unknown_keys(&instance.table, &ENGINE_KEYS);
+    if let Some(field) = unknown_field(&error.message) {
+        let candidates: Vec<&UnknownKey<'_>> = unknown.iter().filter(|u| u.entry.key == field).collect();
+        // Several tables may hold a key of that name: the one on serde's path, if it gave one.
+        let on_path = candidates.iter().find(|u| error.path == join_key(&u.table_path, field) || error.path == u.table_path);
+        if let Some(found) = on_path.or(candidates.first()) {
+            return vec![unknown_key(source, instance, plugin, found)];
+        }
+        if let Some(diagnostic) = unknown_on_path(source, instance, plugin, error, field) {
+            return vec![diagnostic];
+        }
+    } else {
+        // A value no form of which fits (an untagged enum): a key none of its tables take says why.
+        let under: Vec<Diagnostic> = unknown.iter()
+            .filter(|u| !error.path.is_empty() && within(&u.table_path, &error.path))
+            .map(|u| unknown_key(source, instance, plugin, u))
+            .collect();
+        if !under.is_empty() {
+            return under;
+        }
+    }
+    vec![generic(source, instance, plugin, &schema, error)]
+}
+
+/// Whether `path` is `outer` or inside it.
+fn within(path: &str, outer: &str) -> bool {
+    path.strip_prefix(outer).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
+/// `unknown field `x`, expected ...`: serde's words for a key a struct does not take.
+fn unknown_field(message: &str) -> Option<&str> {
+    message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next())
+}
+
+fn unknown_key(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, unknown: &UnknownKey<'_>) -> Diagnostic {
+    let field = unknown.entry.key.as_str();
+    let span = Some(unknown.entry.key_span.clone());
+    if unknown.table_path.is_empty() {
+        let mut candidates: Vec<&str> = unknown.valid.iter().map(String::as_str).collect();
+        candidates.extend(ENGINE_KEYS);
+        let valid = unknown.valid.join(", ");
+        let hint = match did_you_mean(field, candidates) {
+            Some(close) => format!("did you mean `{close}`? valid keys for `{}`: {valid}", plugin.kind()),
+            None => format!("valid keys for `{}`: {valid} (and the engine's {})", plugin.kind(), ENGINE_KEYS.join(", ")),
+        };
+        return Diagnostic::new(source, span, format!("unknown parameter `{field}` for stage kind `{}`", plugin.kind())).with_hint(hint);
+    }
+    nested(source, span, instance, plugin, field, &unknown.table_path, &unknown.valid)
+}
+
+fn nested(source: &SourceFile, span: Option<std::ops::Range<usize>>, instance: &Instance, plugin: &dyn DynStage, field: &str, table: &str, valid: &[String]) -> Diagnostic {
+    let list = valid.join(", ");
+    let hint = match did_you_mean(field, valid.iter().map(String::as_str)) {
+        Some(close) => format!("did you mean `{close}`? valid keys of `{table}`: {list}"),
+        None => format!("valid keys of `{table}`: {list} (`pipeline stages {}` documents them)", plugin.kind()),
+    };
+    Diagnostic::new(source, span, format!("stage `{}`: unknown key `{field}` in `{table}`", instance.name)).with_hint(hint)
+}
+
+/// When the schema does not refuse the key but serde did: serde's path and its list of keys.
+fn unknown_on_path(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, error: &ParamError, field: &str) -> Option<Diagnostic> {
+    let table = error.path.strip_suffix(field).map(|p| p.trim_end_matches('.')).unwrap_or(error.path.as_str());
+    let holder = if table.is_empty() { Some(&instance.table) } else { instance.table.find(table) };
+    let entry = holder?.get(field)?;
+    let valid = expected_keys(&error.message);
+    if table.is_empty() {
+        let unknown = UnknownKey { table_path: String::new(), entry, valid };
+        return Some(unknown_key(source, instance, plugin, &unknown));
+    }
+    Some(nested(source, Some(entry.key_span.clone()), instance, plugin, field, table, &valid))
+}
+
+/// The keys in serde's "expected one of `a`, `b`" (or "expected `a`").
+fn expected_keys(message: &str) -> Vec<String> {
+    let Some((_, expected)) = message.split_once("expected") else { return Vec::new() };
+    expected.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+fn generic(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, schema: &ParamSchema, error: &ParamError) -> Diagnostic {
+    let valid = schema.keys(schema.root());
+    let span = if error.path.is_empty() { instance.name_span.clone() } else { instance.table.locate(&error.path) };
+    let what = if error.path.is_empty() { String::new() } else { format!("parameter `{}`: ", error.path) };
+    Diagnostic::new(source, Some(span), format!("stage `{}`: {what}{}", instance.name, error.message))
+        .with_hint(format!("`pipeline stages {}` documents its parameters: {}", plugin.kind(), valid.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_serde_words() {
+        let message = "unknown field `layers`, expected one of `embed_dim`, `depth`";
+        assert_eq!(unknown_field(message), Some("layers"));
+        assert_eq!(expected_keys(message), ["embed_dim", "depth"]);
+        assert_eq!(expected_keys("unknown field `a`, expected `b`"), ["b"]);
+        assert_eq!(unknown_field("invalid type: string"), None);
+    }
+}
