@@ -225,9 +225,16 @@ impl<'e, 'p> Scheduler<'e, 'p> {
 
     fn failed(&mut self, index: usize, key: Option<String>, error: &JobError, seconds: f64) {
         let outcome = if error.is_cancelled() { Outcome::Cancelled } else { Outcome::Failed };
-        let log = self.engine.store.log_file(&self.engine.run_id, self.name(index));
-        let log_hint = if log.exists() { format!("\n        log: {}", log.display()) } else { String::new() };
-        self.reporter.line(&format!("FAILED  {}: {error}{log_hint}", self.name(index)));
+        // The log ends with the reason, so that it alone says why the stage failed.
+        let reason = format!("FAILED  {}: {error}", self.name(index));
+        let log_hint = match self.engine.store.append_log(&self.engine.run_id, self.name(index), &reason) {
+            Ok(log) => format!("\n        log: {}", log.display()),
+            Err(write_error) => {
+                tracing::warn!("could not write the failure to the log of `{}`: {write_error}", self.name(index));
+                String::new()
+            }
+        };
+        self.reporter.line(&format!("{reason}{log_hint}"));
         self.summary.errors.insert(index, error.to_string());
         self.record(index, key, outcome, seconds, Some(error.to_string()));
         if !self.options.keep_going {

@@ -92,6 +92,23 @@ impl LocalStore {
         self.base.join("logs").join(run_id).join(format!("{}.log", file_safe(stage)))
     }
 
+    /// Adds `text` at the end of a stage's log (on a line of its own), creating the log if the
+    /// stage wrote none.
+    pub fn append_log(&self, run_id: &str, stage: &str, text: &str) -> io::Result<PathBuf> {
+        use std::io::{Read, Seek, SeekFrom, Write};
+        let path = self.log_file(run_id, stage);
+        std::fs::create_dir_all(path.parent().expect("logs live in a folder"))?;
+        let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&path)?;
+        let mut last = [b'\n'];
+        if file.metadata()?.len() > 0 {
+            file.seek(SeekFrom::End(-1))?;
+            file.read_exact(&mut last)?;
+        }
+        let separator = if last[0] == b'\n' { "" } else { "\n" };
+        file.write_all(format!("{separator}{}\n", text.trim_end()).as_bytes())?;
+        Ok(path)
+    }
+
     fn record_path(&self, key: &str) -> PathBuf {
         self.base.join("runs").join(&key[..2.min(key.len())]).join(format!("{key}.json"))
     }
@@ -251,4 +268,20 @@ pub fn make_read_only(path: &Path) -> io::Result<()> {
         std::fs::set_permissions(path, permissions)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_log_text_starts_on_a_line_of_its_own() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = LocalStore::open(dir.path()).expect("cache opens");
+        let path = store.append_log("run", "a[x=1]", "created").expect("log written");
+        assert_eq!(std::fs::read_to_string(&path).expect("log"), "created\n");
+        std::fs::write(&path, "a partial line").expect("log");
+        store.append_log("run", "a[x=1]", "FAILED  a: why\n").expect("log written");
+        assert_eq!(std::fs::read_to_string(&path).expect("log"), "a partial line\nFAILED  a: why\n");
+    }
 }

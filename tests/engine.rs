@@ -130,6 +130,28 @@ fn keep_going_runs_what_does_not_depend_on_a_failure() {
 }
 
 #[test]
+fn a_failed_stage_log_ends_with_the_reason_and_log_shows_it() {
+    let mut manifest = sh_stage("silent", "", "true");
+    manifest += &sh_stage("crashing", "", "echo working; exit 3");
+    let project = Project::new(&manifest);
+    let result = project.run(&["--keep-going"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_eq!(result.with_outcome("failed"), ["crashing", "silent"]);
+    let logs = common::files_below(&project.path("cache/v1/logs"));
+    for (stage, reason) in [("silent", "without writing its declared output `out.txt`"), ("crashing", "exit status: 3")] {
+        let log = logs.iter().find(|p| p.file_name().is_some_and(|n| n == format!("{stage}.log").as_str()));
+        let text = std::fs::read_to_string(log.unwrap_or_else(|| panic!("no log for `{stage}` in {logs:?}"))).unwrap();
+        let last = text.lines().rev().find(|l| l.starts_with("FAILED")).unwrap_or_default();
+        assert!(last.starts_with(&format!("FAILED  {stage}: ")) && text.contains(reason), "log of `{stage}`:\n{text}");
+        assert!(result.stderr.contains(last), "the log and the console differ:\n{last}\n{}", result.stderr);
+    }
+    let (code, out, err) = project.cli(&["log", "pipeline.toml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("error: the stage finished without writing its declared output `out.txt`"), "{out}");
+    assert!(out.contains("error: `sh` exit status: 3") && out.contains("silent.log"), "{out}");
+}
+
+#[test]
 fn published_files_are_restored_from_the_cache() {
     let mut manifest = sh_stage("make", "", "echo result > \"$PIPELINE_OUT/out.txt\"");
     manifest += "[stage.ship]\nkind = \"publish\"\ninputs = { file = \"@make/out.txt\" }\npath = \"results/final.txt\"\n";

@@ -137,6 +137,17 @@ pub fn log(args: &LogArgs, cache_flag: Option<&Path>, registry: &Registry) -> Re
     for entry in entries {
         let key = entry.key.as_deref().map_or("-", |k| &k[..12.min(k.len())]);
         println!("{:<18} {:<28} {:<9} {:>9.2}  {key}", entry.run_id, entry.stage, entry.outcome.word(), entry.duration_s);
+        // Why a stage failed, and where its log (which ends with the same words) is.
+        if let Some(error) = &entry.error {
+            let mut lines = error.lines();
+            println!("    error: {}", lines.next().unwrap_or_default());
+            for line in lines {
+                println!("           {line}");
+            }
+            if let Some(log) = &entry.log {
+                println!("    log:   {log}");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
