@@ -70,8 +70,9 @@ pub fn split_file(input: &Path, split: &str) -> PathBuf {
 }
 
 /// The split to read from a `data` input and where it is: `split` inside a tokenize output
-/// folder, or, when `split` is `None`, the folder's only `<split>.parquet` (several are an error
-/// listing them). A file input is the split itself, named by its stem.
+/// folder, or, when `split` is `None`, the folder's only `<split>.parquet`, or `test` among
+/// several (what `predict` scored before it looked; other sets are an error listing them). A file
+/// input is the split itself, named by its stem.
 pub fn find_split(input: &Path, split: Option<&str>) -> Result<(String, PathBuf), StageError> {
     if !input.is_dir() {
         let stem = input
@@ -85,15 +86,18 @@ pub fn find_split(input: &Path, split: Option<&str>) -> Result<(String, PathBuf)
     let splits = splits_in(input)?;
     match splits.as_slice() {
         [only] => Ok((only.clone(), split_file(input, only))),
+        several if several.iter().any(|s| s == "test") => {
+            Ok(("test".to_string(), split_file(input, "test")))
+        }
         [] => Err(StageError::failed(format!(
             "`{}` holds no `<split>.parquet`: bind `data` to a tokenize output",
             input.display()
         ))),
         several => Err(StageError::failed(format!(
-            "`{}` holds several splits ({}): say which to use, e.g. `split = \"{}\"`",
+            "`{}` holds several splits ({}) and no `test`: say which to use, e.g. `split = \"{}\"`",
             input.display(),
             several.join(", "),
-            several.iter().find(|s| *s == "test").unwrap_or(&several[0])
+            several[0]
         ))),
     }
 }
@@ -249,17 +253,23 @@ mod tests {
     }
 
     #[test]
-    fn several_splits_without_a_name_are_listed() {
+    fn several_splits_without_a_name_give_test_or_are_listed() {
         let dir = folder(&[
             "val.parquet",
             "train.parquet",
             "test.parquet",
             "report.json",
         ]);
+        let (split, path) = find_split(dir.path(), None).unwrap();
+        assert_eq!(
+            (split.as_str(), path),
+            ("test", dir.path().join("test.parquet"))
+        );
+        let dir = folder(&["val.parquet", "train.parquet"]);
         let error = find_split(dir.path(), None).unwrap_err().to_string();
         assert!(
-            error.contains("several splits (test, train, val)")
-                && error.contains("split = \"test\""),
+            error.contains("several splits (train, val) and no `test`")
+                && error.contains("split = \"train\""),
             "{error}"
         );
         let error = find_split(folder(&["report.json"]).path(), None)

@@ -32,7 +32,8 @@ pub struct Predict;
 #[serde(deny_unknown_fields)]
 pub struct PredictParams {
     /// The split to score (`<split>.parquet` of the `data` input). Unset: the input's only split
-    /// (a tokenized `mc_table` output holds one); with several, the error lists them.
+    /// (a tokenized `mc_table` output holds one), or `test` among several; otherwise the error
+    /// lists them.
     #[serde(default)]
     pub split: Option<String>,
     /// Questions per batch.
