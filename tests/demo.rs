@@ -48,7 +48,7 @@ fn demo_runs_then_reruns_nothing_then_trains_only_an_added_member() {
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert_eq!(
         first.ran().len(),
-        16,
+        19,
         "every stage runs once: {:?}",
         first.outcomes
     );
