@@ -44,6 +44,7 @@ pub mod multiway;
 pub mod params;
 pub mod persist;
 pub mod precision;
+pub mod torch_file;
 
 pub use backbone::Beit3;
 pub use config::{Beit3Config, Preset, VqaConfig};

@@ -5,7 +5,9 @@
 //! LayerNorm) and lack `pooler`/`head`, which then keep the reference initialisation. Every
 //! tensor is checked against the configuration before anything is applied (a clear error names
 //! the key and both shapes), cast to the backend's float type (f32 on CPU), and a 224-px vision
-//! position table is interpolated to the configured image size. burn-store reads the files, renames the keys and transposes.
+//! position table is interpolated to the configured image size. `torch_file` reads `torch.save`
+//! archives (only the weights of a training checkpoint, whatever else it holds); burn-store reads
+//! safetensors and pre-1.6 PyTorch files, renames the keys and transposes.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ use crate::error::LoadError;
 use crate::interp::interpolate_position_table;
 use crate::model::VqaModel;
 use crate::params::{CHECKPOINT_TO_BURN, ParamEntry, param_entries};
+use crate::torch_file;
 
 /// Key of the vision position table, the one tensor that may be resized on load.
 pub const POSITION_TABLE_A: &str = "beit3.encoder.embed_positions.A.weight";
@@ -30,7 +33,8 @@ pub const POSITION_TABLE_A: &str = "beit3.encoder.embed_positions.A.weight";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOptions {
     /// Top-level key of a pickle that holds the state dict (`model` in the official files);
-    /// `None` reads the whole pickle as the state dict. Ignored for safetensors.
+    /// `None` reads the whole pickle as the state dict, as does a file without this key that
+    /// holds tensors at its top level (a bare state dict). Ignored for safetensors.
     pub top_level_key: Option<String>,
     /// Accept a checkpoint that lacks some of the model's tensors (they keep their values).
     /// Without it, only a checkpoint with no `pooler.*`/`head.*` at all may lack the head.
@@ -57,6 +61,9 @@ pub struct LoadReport {
     pub kept: Vec<String>,
     /// `(from, to)` rows when the vision position table was interpolated.
     pub interpolated: Option<(usize, usize)>,
+    /// Top-level entries of the file beside the weights, which were not read: a training
+    /// checkpoint's `optimizer`, `epoch`, `scaler`, `args`.
+    pub skipped_entries: Vec<String>,
 }
 
 /// Loads `file` into `model`, checking every tensor's shape first: on a read, shape or
@@ -66,7 +73,7 @@ pub fn load_checkpoint<B: Backend>(
     file: &Path,
     options: &LoadOptions,
 ) -> Result<LoadReport, LoadError> {
-    let source = read_snapshots(file, options)?;
+    let (source, skipped_entries) = read_snapshots(file, options)?;
     let entries = param_entries::<B, _>(model);
     let dtype = <B::FloatElem as burn::tensor::Element>::dtype();
     let plan = plan(file, &source, &entries, options, dtype)?;
@@ -91,6 +98,7 @@ pub fn load_checkpoint<B: Backend>(
         unused: plan.unused,
         kept: plan.kept,
         interpolated: plan.interpolated,
+        skipped_entries,
     })
 }
 
@@ -120,33 +128,38 @@ fn read_error(file: &Path, message: impl ToString) -> LoadError {
     }
 }
 
-/// Every tensor of the file, lazily, by checkpoint key.
+/// Every tensor of the file, lazily, by checkpoint key, and the top-level entries skipped.
 fn read_snapshots(
     file: &Path,
     options: &LoadOptions,
-) -> Result<BTreeMap<String, TensorSnapshot>, LoadError> {
+) -> Result<(BTreeMap<String, TensorSnapshot>, Vec<String>), LoadError> {
     if !file.is_file() {
         return Err(read_error(file, "no such file"));
     }
     let is_safetensors = file.extension().is_some_and(|e| e == "safetensors");
     if is_safetensors {
         let mut store = SafetensorsStore::from_file(file);
-        return store
-            .get_all_snapshots()
-            .cloned()
-            .map_err(|e| read_error(file, e));
+        let tensors = store.get_all_snapshots().cloned();
+        return Ok((tensors.map_err(|e| read_error(file, e))?, Vec::new()));
     }
+    if torch_file::is_zip(file) {
+        let state = torch_file::read_state_dict(file, options.top_level_key.as_deref())
+            .map_err(|e| read_error(file, e))?;
+        return Ok((state.tensors, state.skipped));
+    }
+    // Files of PyTorch < 1.6 (not zip archives): burn-store reads those.
     let mut store = PytorchStore::from_file(file).map_indices_contiguous(false);
     if let Some(key) = &options.top_level_key {
         store = store.with_top_level_key(key.clone());
     }
-    store.get_all_snapshots().cloned().map_err(|e| {
+    let tensors = store.get_all_snapshots().cloned().map_err(|e| {
         let hint = match &options.top_level_key {
             Some(k) => format!(" (state dict read under the top-level key `{k}`)"),
             None => String::new(),
         };
         read_error(file, format!("{e}{hint}"))
-    })
+    })?;
+    Ok((tensors, Vec::new()))
 }
 
 /// The tensors to apply (f32, keyed by checkpoint key) and what the report says.
