@@ -4,9 +4,9 @@ mod common;
 
 use std::collections::HashMap;
 
+use beit3::VqaModel;
 use beit3::loss::{cross_entropy, vqa_bce};
 use beit3::params::checkpoint_key;
-use beit3::VqaModel;
 use burn::backend::Autodiff;
 use burn::module::{ModuleVisitor, Param};
 use burn::prelude::*;

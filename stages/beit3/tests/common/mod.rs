@@ -11,7 +11,7 @@ use safetensors::{Dtype, SafeTensors};
 
 pub type B = NdArray<f32>;
 
-/// A tensor read from a fixture: shape and values (ints are kept as i64).
+/// A tensor read from a fixture: shape and values (ints and bytes are kept as i64).
 pub struct Raw {
     pub shape: Vec<usize>,
     pub f32: Vec<f32>,
@@ -48,6 +48,7 @@ pub fn read(case: &str, file: &str) -> HashMap<String, Raw> {
                         .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
                         .collect(),
                 ),
+                Dtype::U8 => (vec![], data.iter().map(|&b| b.into()).collect()),
                 other => panic!("{name}: unexpected dtype {other:?}"),
             };
             (
