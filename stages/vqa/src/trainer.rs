@@ -224,6 +224,14 @@ impl<B: AutodiffBackend> Session<B> {
                 report.kept.len(),
                 report.unused.len()
             ));
+            if !report.skipped_entries.is_empty() {
+                ctx.log_line(&format!(
+                    "only the weights of {} are used; its other entries ({}) are not: training \
+                     starts at epoch 0 with a fresh optimizer state",
+                    file.display(),
+                    report.skipped_entries.join(", ")
+                ));
+            }
         }
         let rule = GroupRule {
             depth: job.config.encoder.depth,

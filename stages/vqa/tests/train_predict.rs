@@ -3,63 +3,42 @@
 //! learn it, the text-only control must not, a killed run must resume from its checkpoint, and
 //! `predict` must write the prediction format `ensemble`/`evaluate` read.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use pipeline_api::{CancelToken, DynStage, FolderRun, Progress, SilentProgress, StageError};
-use pipeline_stages_images::Meta;
+use common::{run_in, write_packed_images, write_tokens};
+use pipeline_api::{CancelToken, Progress, SilentProgress, StageError};
 use pipeline_stages_ml::prediction_io::read_folder;
-use polars::prelude::*;
 
 const SIZE: usize = 16;
 const COLOURS: [[u8; 3]; 4] = [[220, 30, 30], [30, 200, 40], [40, 60, 230], [230, 220, 40]];
 
 /// Packed images: image `i` is solid colour `i % 4`.
 fn write_images(dir: &Path, count: usize) {
-    std::fs::create_dir_all(dir).unwrap();
-    let mut pixels = Vec::new();
-    let mut index = serde_json::Map::new();
-    for i in 0..count {
-        let colour = COLOURS[i % 4];
-        pixels.extend(std::iter::repeat_n(colour, SIZE * SIZE).flatten());
-        index.insert(format!("img_{i}.jpg"), i.into());
-    }
-    std::fs::write(dir.join("images.u8"), pixels).unwrap();
-    std::fs::write(
-        dir.join("index.json"),
-        serde_json::Value::Object(index).to_string(),
-    )
-    .unwrap();
-    let meta = Meta::new(SIZE as u32, count as u64);
-    std::fs::write(dir.join("meta.json"), serde_json::to_string(&meta).unwrap()).unwrap();
+    let pixels: Vec<u8> = (0..count)
+        .flat_map(|i| std::iter::repeat_n(COLOURS[i % 4], SIZE * SIZE).flatten())
+        .collect();
+    write_packed_images(dir, SIZE, &pixels);
 }
 
 /// A tokenized split in the `joint` layout: the same question for every image, label = colour.
 fn write_split(path: &Path, first: usize, count: usize) {
-    let tokens = [0, 5, 6, 7, 2, 1, 1, 1];
-    let padding = [0, 0, 0, 0, 0, 1, 1, 1];
-    let nested = |name: &str, row: [i32; 8]| {
-        let inner: Vec<Series> = (0..count)
-            .map(|_| Series::new("".into(), [Series::new("".into(), row)]))
-            .collect();
-        Series::new(name.into(), inner).into_column()
-    };
-    let ids: Vec<String> = (first..first + count).map(|i| format!("Q{i}")).collect();
-    let paths: Vec<String> = (first..first + count)
-        .map(|i| format!("img_{i}.jpg"))
-        .collect();
-    let labels: Vec<i32> = (first..first + count).map(|i| (i % 4) as i32).collect();
-    let columns = vec![
-        Series::new("ID".into(), ids).into_column(),
-        Series::new("img_path".into(), paths).into_column(),
-        nested("input_ids", tokens),
-        nested("padding_mask", padding),
-        Series::new("label".into(), labels).into_column(),
-    ];
-    let mut frame = DataFrame::new(count, columns).unwrap();
-    ParquetWriter::new(std::fs::File::create(path).unwrap())
-        .finish(&mut frame)
-        .unwrap();
+    let question = vec![vec![0, 5, 6, 7, 2, 1, 1, 1]];
+    let padding = vec![vec![0, 0, 0, 0, 0, 1, 1, 1]];
+    let rows: Vec<usize> = (first..first + count).collect();
+    write_tokens(
+        path,
+        &rows.iter().map(|i| format!("Q{i}")).collect::<Vec<_>>(),
+        &rows
+            .iter()
+            .map(|i| format!("img_{i}.jpg"))
+            .collect::<Vec<_>>(),
+        &vec![question; count],
+        &vec![padding; count],
+        &rows.iter().map(|i| (i % 4) as i32).collect::<Vec<_>>(),
+    );
 }
 
 struct Fixture {
@@ -117,48 +96,6 @@ impl Progress for CancelAt {
             }
         }
     }
-}
-
-fn stage(kind: &str) -> Box<dyn DynStage> {
-    pipeline_stages_vqa::stages()
-        .into_iter()
-        .find(|s| s.kind() == kind)
-        .unwrap()
-}
-
-/// Runs `kind` with `params` into `out`; returns the log.
-fn run_in(
-    kind: &str,
-    params: &str,
-    inputs: &[(&str, &Path)],
-    out: &Path,
-    progress: &dyn Progress,
-    cancel: &CancelToken,
-) -> Result<String, StageError> {
-    let prepared = stage(kind)
-        .prepare(toml::from_str(params).unwrap())
-        .expect("valid parameters");
-    let inputs: Vec<(&str, Vec<PathBuf>)> = inputs
-        .iter()
-        .map(|(n, p)| (*n, vec![p.to_path_buf()]))
-        .collect();
-    let run = FolderRun {
-        stage: kind,
-        root: out,
-        out,
-        inputs: &inputs,
-        cpus: 2,
-        progress,
-        cancel,
-    };
-    let log = run.run(|ctx| prepared.run(ctx))?;
-    for output in prepared.outputs() {
-        assert!(
-            out.join(&output).exists(),
-            "declared output {output} was not written"
-        );
-    }
-    Ok(log)
 }
 
 fn train(f: &Fixture, params: &str, out: &Path) -> String {
