@@ -56,8 +56,11 @@ pub struct PredictParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Architecture {
+    /// The checkpoint's size: `"base"`, `"large"` or a table of custom sizes (below).
     pub model: ModelSpec,
+    /// The image size it was fine-tuned at (pixels; the `images` input must be packed at it).
     pub image_size: usize,
+    /// `"joint"` (`head.3` has 4 outputs) or `"choice"` (1 output).
     pub head: Head,
 }
 

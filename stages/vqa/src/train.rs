@@ -23,7 +23,7 @@ pub struct Train;
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrainParams {
-    /// `"base"`, `"large"`, or custom sizes `{ embed_dim, depth, num_heads, ffn_dim, patch_size, vocab_size }`.
+    /// `"base"`, `"large"`, or custom sizes `{ embed_dim, depth, num_heads, ffn_dim, patch_size, vocab_size, max_text_positions }`.
     pub model: ModelSpec,
     /// Square input size in pixels (the `images` input must be packed at this size).
     pub image_size: usize,
