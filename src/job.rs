@@ -41,7 +41,7 @@ pub enum JobError {
 }
 
 impl JobError {
-    fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> JobError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> JobError {
         let context = context.into();
         move |source| JobError::Io { context, source }
     }
@@ -214,41 +214,6 @@ impl Engine<'_> {
         self.store.put_record(&record).map_err(JobError::io("writing the run record"))?;
         Ok(record)
     }
-
-    /// Places the stage's published files at their user-visible paths, if they differ.
-    /// Returns the paths that were (re)written.
-    pub fn publish(&self, index: usize, record: &RunRecord) -> Result<Vec<String>, JobError> {
-        let stage = &self.plan.stages[index];
-        let mut written = Vec::new();
-        for (inside, destination) in stage.stage.publishes() {
-            let source = self.store.output_path(&record.output).join(&inside);
-            let target = self.plan.root.join(&destination);
-            if self.same_content(&source, &target) {
-                continue;
-            }
-            replace_atomically(&source, &target).map_err(JobError::io(format!("publishing `{destination}`")))?;
-            written.push(destination);
-        }
-        Ok(written)
-    }
-
-    /// Whether published paths are in place (for `status`).
-    pub fn published_paths_current(&self, index: usize, record: &RunRecord) -> Vec<String> {
-        let stage = &self.plan.stages[index];
-        stage.stage.publishes().into_iter()
-            .filter(|(inside, destination)| {
-                !self.same_content(&self.store.output_path(&record.output).join(inside), &self.plan.root.join(destination))
-            })
-            .map(|(_, destination)| destination)
-            .collect()
-    }
-
-    fn same_content(&self, a: &Path, b: &Path) -> bool {
-        match (self.hasher.snapshot(a), self.hasher.snapshot(b)) {
-            (Ok(x), Ok(y)) => x.digest == y.digest,
-            _ => false,
-        }
-    }
 }
 
 fn check_outputs(stage: &PlannedStage, out_dir: &Path) -> Result<(), JobError> {
@@ -263,20 +228,4 @@ fn check_outputs(stage: &PlannedStage, out_dir: &Path) -> Result<(), JobError> {
         if missing.len() == 1 { "" } else { "s" },
         missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
     )))
-}
-
-/// Copies `source` next to `target` and renames it into place (a folder replaces a folder).
-fn replace_atomically(source: &Path, target: &Path) -> std::io::Result<()> {
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let temp = store::temp_sibling(target);
-    pipeline_api::copy_path(source, &temp)?;
-    if target.is_dir() {
-        let old = store::temp_sibling(target);
-        std::fs::rename(target, &old)?;
-        std::fs::rename(&temp, target)?;
-        return store::remove_tree(&old);
-    }
-    std::fs::rename(&temp, target)
 }

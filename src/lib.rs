@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod param_errors;
 pub mod plan;
 pub mod progress;
+pub mod publish;
 pub mod reference;
 pub mod registry;
 pub mod resources;
