@@ -28,18 +28,26 @@ pub fn acquire(path: &Path, on_wait: impl FnOnce(Option<u32>)) -> io::Result<Key
         }
         Err(TryLockError::Error(error)) => return Err(error),
     }
+    hold(file)
+}
+
+/// Takes the lock at `path` if no one holds it; `None` when someone does.
+pub fn try_acquire(path: &Path) -> io::Result<Option<KeyLock>> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+    match file.try_lock() {
+        Ok(()) => hold(file).map(Some),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(error)) => Err(error),
+    }
+}
+
+/// Writes our pid into a lock file we now hold.
+fn hold(mut file: File) -> io::Result<KeyLock> {
     file.set_len(0)?;
     file.rewind()?;
     write!(file, "{}", std::process::id())?;
     Ok(KeyLock { _file: file })
-}
-
-/// Whether someone holds the lock at `path` right now (for garbage collection).
-pub fn is_held(path: &Path) -> bool {
-    let Ok(file) = File::open(path) else { return false };
-    match file.try_lock() {
-        Ok(()) => false,
-        Err(TryLockError::WouldBlock) => true,
-        Err(TryLockError::Error(_)) => false,
-    }
 }

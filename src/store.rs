@@ -4,7 +4,7 @@
 //! ```text
 //! v1/objects/<d[..2]>/<digest>/   a stage's output folder, immutable, named by its tree digest
 //! v1/runs/<k[..2]>/<key>.json     run record: key manifest -> output digest (the commit point)
-//! v1/staging/<key>/               a run in progress (kept for resumable stages)
+//! v1/staging/<key>/               a run in progress (kept for resumable stages: `.resumable`)
 //! v1/locks/<key>.lock             held while a process works on a key
 //! v1/last/<pipeline>/<stage>.json the last key of each stage, to explain what changed
 //! v1/logs/<run-id>/<stage>.log    each stage's log
@@ -158,7 +158,27 @@ impl LocalStore {
     pub fn lock_path(&self, key: &str) -> PathBuf {
         self.base.join("locks").join(format!("{key}.lock"))
     }
+
+    /// Staging folders no process works in, each with its key's lock now held by us so that no
+    /// run starts in it while it is removed. A folder holding the `.resumable` marker (a stage
+    /// that resumes a killed run from its staging) is left out unless `with_resumable`.
+    pub fn idle_staging(&self, with_resumable: bool) -> Vec<(PathBuf, KeyLock)> {
+        let mut idle = Vec::new();
+        for staging in self.staging_dirs() {
+            let Some(key) = staging.file_name().and_then(|n| n.to_str()) else { continue };
+            if !with_resumable && staging.join(RESUMABLE_MARKER).exists() {
+                continue;
+            }
+            if let Ok(Some(lock)) = lock::try_acquire(&self.lock_path(key)) {
+                idle.push((staging.clone(), lock));
+            }
+        }
+        idle
+    }
 }
+
+/// The file in `staging/<key>/` that keeps it for a resumable stage until `pipeline cache gc`.
+pub const RESUMABLE_MARKER: &str = ".resumable";
 
 impl Store for LocalStore {
     fn lookup(&self, key: &str) -> Option<RunRecord> {

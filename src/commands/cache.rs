@@ -90,13 +90,10 @@ fn gc(manifests: &[std::path::PathBuf], cache_flag: Option<&Path>, registry: &Re
             }
         }
     }
-    for staging in store.staging_dirs() {
-        let key = staging.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if !crate::lock::is_held(&store.lock_path(&key)) {
-            bytes_freed += size_of(&staging);
-            if !dry_run {
-                remove_tree(&staging).map_err(CliError::io("removing a staging folder"))?;
-            }
+    for (staging, _lock) in store.idle_staging(true) {
+        bytes_freed += size_of(&staging);
+        if !dry_run {
+            remove_tree(&staging).map_err(CliError::io("removing a staging folder"))?;
         }
     }
     let verb = if dry_run { "would remove" } else { "removed" };

@@ -1,6 +1,7 @@
 //! `pipeline run`.
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::process::ExitCode;
 
 use pipeline_api::CancelToken;
@@ -13,6 +14,7 @@ use crate::progress::Reporter;
 use crate::registry::Registry;
 use crate::resources::{Pool, detect_gpus};
 use crate::status;
+use crate::store::{LocalStore, remove_tree};
 
 pub fn run(args: &RunArgs, cache_flag: Option<&std::path::Path>, registry: &Registry, cancel: CancelToken) -> Result<ExitCode, CliError> {
     let session = Session::open(&args.manifest, cache_flag, registry)?;
@@ -33,6 +35,7 @@ pub fn run(args: &RunArgs, cache_flag: Option<&std::path::Path>, registry: &Regi
         session.save_stat_cache();
         return Ok(ExitCode::SUCCESS);
     }
+    remove_stale_staging(&session.store);
     let cpus = args.cpus.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let needs_gpus = session.plan.stages.iter().any(|s| s.resources.gpus > 0);
     let gpus = if needs_gpus || args.gpus.is_some() { detect_gpus(args.gpus.as_deref()) } else { Vec::new() };
@@ -50,7 +53,8 @@ pub fn run(args: &RunArgs, cache_flag: Option<&std::path::Path>, registry: &Regi
             "outcome": outcome,
             "error": summary.errors.get(index),
         })).collect();
-        println!("{}", serde_json::json!({ "run_id": engine.run_id, "stages": stages }));
+        // A closed stdout (`| head -c1`) is no reason to fail a run whose work is done.
+        let _ = writeln!(std::io::stdout(), "{}", serde_json::json!({ "run_id": engine.run_id, "stages": stages }));
     }
     Ok(if cancel.is_cancelled() {
         ExitCode::from(exit::INTERRUPTED)
@@ -59,4 +63,19 @@ pub fn run(args: &RunArgs, cache_flag: Option<&std::path::Path>, registry: &Regi
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Removes the staging folders that killed runs left (their lock is free); those of resumable
+/// stages stay, to be resumed, until `pipeline cache gc`.
+fn remove_stale_staging(store: &LocalStore) {
+    let mut removed = 0;
+    for (path, _lock) in store.idle_staging(false) {
+        match remove_tree(&path) {
+            Ok(()) => removed += 1,
+            Err(error) => tracing::warn!("could not remove the staging folder {}: {error}", path.display()),
+        }
+    }
+    if removed > 0 {
+        eprintln!("removed {removed} staging folder{} of interrupted runs", if removed == 1 { "" } else { "s" });
+    }
 }
