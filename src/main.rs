@@ -1,13 +1,18 @@
+//! `pipeline`: parses the command line, sets up logging and Ctrl-C, and runs the command.
+
 use std::process::ExitCode;
 
 use clap::Parser;
-use pipeline::cli::Cli;
+use pipeline::cli::{Cli, Command};
 use pipeline::commands::{self, exit};
 use pipeline::registry::Registry;
 use pipeline_api::CancelToken;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run(_)) {
+        end_quietly_on_broken_pipe();
+    }
     let filter = match cli.verbose {
         0 => "warn",
         1 => "info",
@@ -34,5 +39,16 @@ fn main() -> ExitCode {
             eprintln!("{error}");
             ExitCode::from(error.code())
         }
+    }
+}
+
+/// Lets a closed stdout end the process as it ends other Unix tools (`pipeline stages | head -1`)
+/// instead of a panic on the failed write. Not for `run`: a run interrupted that way would stop in
+/// the middle of its stages; it keeps the broken pipe an ordinary write error.
+fn end_quietly_on_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

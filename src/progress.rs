@@ -66,9 +66,35 @@ fn bar_style(unit: &str) -> ProgressStyle {
     ProgressStyle::with_template(&template)
         .expect("valid template")
         .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{:.1}/s", state.per_sec());
+            let _ = write!(w, "{}", rate_text(state.pos(), state.per_sec()));
+        })
+        .with_key("eta", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let remaining = state.len().unwrap_or(0).saturating_sub(state.pos());
+            let _ = write!(w, "{}", eta_text(state.pos(), remaining, state.per_sec()));
         })
         .progress_chars("=> ")
+}
+
+/// Items per second, or `?` before the first item (no rate is known yet).
+fn rate_text(position: u64, per_sec: f64) -> String {
+    if position == 0 || !per_sec.is_finite() { "?/s".to_string() } else { format!("{per_sec:.1}/s") }
+}
+
+/// Time left at the current rate, or `?` while no rate is known (before the first item).
+fn eta_text(position: u64, remaining: u64, per_sec: f64) -> String {
+    if remaining == 0 {
+        return "0s".to_string();
+    }
+    if position == 0 || !per_sec.is_finite() || per_sec <= 0.0 {
+        return "?".to_string();
+    }
+    let seconds = (remaining as f64 / per_sec).round();
+    match seconds as u64 {
+        _ if !seconds.is_finite() => "?".to_string(),
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
 }
 
 struct PlainState {
@@ -102,20 +128,21 @@ impl StageProgress {
             state.last_print = Some(Instant::now());
             let elapsed = state.started.elapsed().as_secs_f64().max(1e-9);
             let rate = state.position as f64 / elapsed;
-            let eta = if rate > 0.0 { (state.total.saturating_sub(state.position)) as f64 / rate } else { f64::NAN };
-            eprintln!("  {} {}/{} {} ({rate:.1}/s, ETA {eta:.0}s)", self.name, state.position, state.total, state.unit);
+            let remaining = state.total.saturating_sub(state.position);
+            let (rate, eta) = (rate_text(state.position, rate), eta_text(state.position, remaining, rate));
+            eprintln!("  {} {}/{} {} ({rate}, ETA {eta})", self.name, state.position, state.total, state.unit);
         }
     }
 }
 
 impl Progress for StageProgress {
     fn start(&self, total: u64, unit: &str) {
-        if let Some(bar) = &self.bar {
-            if bar.length() != Some(total) {
-                bar.set_style(bar_style(unit));
-                bar.set_length(total);
-                bar.reset_eta();
-            }
+        if let Some(bar) = &self.bar
+            && bar.length() != Some(total)
+        {
+            bar.set_style(bar_style(unit));
+            bar.set_length(total);
+            bar.reset_eta();
         }
         self.plain_update(|state| {
             if state.total != total {
@@ -147,5 +174,20 @@ impl Progress for StageProgress {
             None if self.echo_logs => eprintln!("  [{}] {text}", self.name),
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_rate_nor_eta_is_made_up_before_the_first_item() {
+        assert_eq!((rate_text(0, 0.0), eta_text(0, 10, 0.0)), ("?/s".to_string(), "?".to_string()));
+        assert_eq!(eta_text(0, 10, f64::NAN), "?");
+        assert_eq!(eta_text(5, 10, f64::INFINITY), "?");
+        assert_eq!((rate_text(5, 2.5), eta_text(5, 5, 2.5)), ("2.5/s".to_string(), "2s".to_string()));
+        assert_eq!((eta_text(1, 3725, 1.0), eta_text(1, 185, 1.0)), ("1h02m".to_string(), "3m05s".to_string()));
+        assert_eq!(eta_text(10, 0, 0.0), "0s");
     }
 }
