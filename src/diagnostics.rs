@@ -1,5 +1,6 @@
 //! Errors that point into a manifest: file, line, column, the offending text and a hint.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -36,6 +37,19 @@ pub struct Diagnostic {
     pub span: Option<Range<usize>>,
     pub message: String,
     pub hint: Option<String>,
+    /// For a problem found while expanding or binding the instances of a stage table: which
+    /// table, and in how many of its instances (see [`Diagnostics::fold_instance`]).
+    pub instances: Option<InstanceCount>,
+}
+
+/// The instances of one stage table that share a diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceCount {
+    /// The `[stage.NAME]` table.
+    pub stage: String,
+    pub count: usize,
+    /// Whether the other instances' messages differ from the one shown (in their values).
+    pub varied: bool,
 }
 
 impl Diagnostic {
@@ -45,6 +59,7 @@ impl Diagnostic {
             span,
             message: message.into(),
             hint: None,
+            instances: None,
         }
     }
 
@@ -60,7 +75,12 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        write!(f, "error: {}", self.message)?;
+        match &self.instances {
+            Some(InstanceCount { stage, count, varied: false }) if *count > 1 => writeln!(f, " (in {count} instances of `{stage}`)")?,
+            Some(InstanceCount { stage, count, varied: true }) => writeln!(f, " (and in {} other instances of `{stage}`)", count - 1)?,
+            _ => writeln!(f)?,
+        }
         let path = self.source.path.display();
         match (self.position(), &self.span) {
             (Some((line, column)), Some(span)) => {
@@ -84,13 +104,48 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Every problem found in one pass, sorted by position.
+/// Every problem found in one pass, sorted by position. The second field indexes the
+/// diagnostics of stage instances already folded, by [`FoldKey`].
 #[derive(Debug, Clone, Default)]
-pub struct Diagnostics(pub Vec<Diagnostic>);
+pub struct Diagnostics(pub Vec<Diagnostic>, HashMap<FoldKey, usize>);
+
+/// Stage table, span, and rank among that instance's diagnostics at the same span.
+type FoldKey = (String, Option<(usize, usize)>, usize);
 
 impl Diagnostics {
     pub fn push(&mut self, diagnostic: Diagnostic) {
         self.0.push(diagnostic);
+    }
+
+    /// How many diagnostics are held; pass it to [`Self::fold_instance`] after the next instance.
+    pub fn mark(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Files the diagnostics pushed since `mark` under an instance of stage table `stage`: each
+    /// one found at the same place in an earlier instance of that table is counted there instead
+    /// of kept, so a problem shared by a million instances is reported once, with its count.
+    pub fn fold_instance(&mut self, mark: usize, stage: &str) {
+        let new: Vec<Diagnostic> = self.0.drain(mark.min(self.0.len())..).collect();
+        let mut rank: HashMap<Option<(usize, usize)>, usize> = HashMap::new();
+        for mut diagnostic in new {
+            let span = diagnostic.span.as_ref().map(|s| (s.start, s.end));
+            let nth = rank.entry(span).or_default();
+            let key = (stage.to_string(), span, *nth);
+            *nth += 1;
+            if let Some(&earlier) = self.1.get(&key) {
+                let earlier = &mut self.0[earlier];
+                let varied = earlier.message != diagnostic.message;
+                if let Some(count) = &mut earlier.instances {
+                    count.count += 1;
+                    count.varied |= varied;
+                }
+                continue;
+            }
+            diagnostic.instances = Some(InstanceCount { stage: stage.to_string(), count: 1, varied: false });
+            self.1.insert(key, self.0.len());
+            self.0.push(diagnostic);
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -102,7 +157,8 @@ impl Diagnostics {
         if self.0.is_empty() {
             return Ok(());
         }
-        self.0.sort_by_key(|d| (d.source.path.clone(), d.span.as_ref().map_or(0, |s| s.start)));
+        self.1.clear();
+        self.0.sort_by(|a, b| (&a.source.path, a.span.as_ref().map_or(0, |s| s.start)).cmp(&(&b.source.path, b.span.as_ref().map_or(0, |s| s.start))));
         Err(self)
     }
 }
@@ -164,5 +220,40 @@ mod tests {
         assert!(text.contains("--> p.toml:2:8"), "{text}");
         assert!(text.contains("2 | kind = \"exce\""), "{text}");
         assert!(text.contains("  |        ^^^^^^"), "{text}");
+    }
+
+    fn source() -> SourceFile {
+        SourceFile { path: "p.toml".into(), text: "[stage.t]\nkind = 1\npath = 2\n".into() }
+    }
+
+    #[test]
+    fn a_problem_shared_by_instances_is_reported_once_with_its_count() {
+        let source = source();
+        let mut all = Diagnostics::default();
+        for instance in 0..1000 {
+            let mark = all.mark();
+            all.push(Diagnostic::new(&source, Some(17..18), "`kind` must be a string"));
+            all.push(Diagnostic::new(&source, Some(26..27), format!("bad path in t[i={instance}]")));
+            all.fold_instance(mark, "t");
+        }
+        assert_eq!(all.0.len(), 2);
+        let text = all.into_result().expect_err("errors").to_string();
+        assert!(text.contains("error: `kind` must be a string (in 1000 instances of `t`)"), "{text}");
+        assert!(text.contains("error: bad path in t[i=0] (and in 999 other instances of `t`)"), "{text}");
+        assert!(text.ends_with("2 errors in the manifest; nothing was run"), "{text}");
+    }
+
+    #[test]
+    fn instances_of_different_tables_are_not_folded_together() {
+        let source = source();
+        let mut all = Diagnostics::default();
+        for stage in ["a", "b"] {
+            let mark = all.mark();
+            all.push(Diagnostic::new(&source, Some(17..18), "`kind` must be a string"));
+            all.push(Diagnostic::new(&source, Some(17..18), "second problem at the same place"));
+            all.fold_instance(mark, stage);
+        }
+        assert_eq!(all.0.len(), 4);
+        assert!(!all.to_string().contains("instances of"));
     }
 }

@@ -4,7 +4,11 @@
 //! A string that is exactly one placeholder takes the referenced value with its type (an integer
 //! stays an integer); placeholders inside longer strings are replaced by their text. Other
 //! namespaces (`${inputs.x}`, `${out}`) are left for the stage to resolve at run time.
+//!
+//! The instances are counted before any is made: a manifest whose matrices would make more than
+//! `[pipeline] max_instances` ([`DEFAULT_MAX_INSTANCES`] unless set) is refused.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
@@ -23,16 +27,36 @@ pub struct Instance {
     pub table: SValue,
 }
 
-/// Expands every stage of the manifest, in declaration order.
+/// How many stage instances a manifest may make unless `[pipeline] max_instances` says otherwise.
+pub const DEFAULT_MAX_INSTANCES: u64 = 200_000;
+
+/// `[pipeline] max_instances`, given the `[pipeline]` table if there is one.
+pub fn max_instances(source: &SourceFile, settings: Option<&SValue>, errors: &mut Diagnostics) -> u64 {
+    let Some(entry) = settings.and_then(|s| s.get("max_instances")) else { return DEFAULT_MAX_INSTANCES };
+    match entry.value.kind {
+        SKind::Integer(n) if n > 0 => n.unsigned_abs(),
+        _ => {
+            errors.push(Diagnostic::new(source, Some(entry.value.span.clone()), "`max_instances` must be a positive integer")
+                .with_hint(format!("the most stage instances the matrices may make (default {DEFAULT_MAX_INSTANCES})")));
+            DEFAULT_MAX_INSTANCES
+        }
+    }
+}
+
+/// Expands every stage of the manifest, in declaration order. Nothing is expanded if the
+/// matrices would make more instances than the manifest allows.
 pub fn expand(manifest: &Manifest, errors: &mut Diagnostics) -> Vec<Instance> {
+    if !within_limit(manifest, errors) {
+        return Vec::new();
+    }
     let mut instances = Vec::new();
     for decl in &manifest.stages {
+        let template = without_matrix(&decl.table);
         for combination in combinations(&manifest.source, decl, errors) {
             let scope = Scope { vars: &manifest.vars, matrix: &combination };
-            let mut table = interpolate(&decl.table, &scope, &manifest.source, errors);
-            if let SKind::Table(entries) = &mut table.kind {
-                entries.retain(|entry| entry.key != "matrix");
-            }
+            let mark = errors.mark();
+            let table = interpolate(&template, &scope, &manifest.source, errors);
+            errors.fold_instance(mark, &decl.name);
             instances.push(Instance {
                 name: instance_name(&decl.name, &combination),
                 base: decl.name.clone(),
@@ -42,6 +66,68 @@ pub fn expand(manifest: &Manifest, errors: &mut Diagnostics) -> Vec<Instance> {
         }
     }
     instances
+}
+
+/// The stage table without its `matrix` (not copied into every instance: it may be long).
+fn without_matrix(table: &SValue) -> SValue {
+    let kind = match &table.kind {
+        SKind::Table(entries) => SKind::Table(entries.iter().filter(|e| e.key != "matrix").cloned().collect()),
+        other => other.clone(),
+    };
+    SValue { span: table.span.clone(), kind }
+}
+
+/// Whether the matrices make at most `max_instances` instances in all; if not, says so at each
+/// stage that is over the limit alone, or else at the one whose instances bring the total over.
+fn within_limit(manifest: &Manifest, errors: &mut Diagnostics) -> bool {
+    let limit = manifest.max_instances;
+    let counts: Vec<u64> = manifest.stages.iter().map(instance_count).collect();
+    let total = counts.iter().fold(0u64, |sum, &n| sum.saturating_add(n));
+    if total <= limit {
+        return true;
+    }
+    let hint = format!("raise the limit under [pipeline] (max_instances = {}), or make the matrix smaller", total.min(i64::MAX.unsigned_abs()));
+    let alone: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] > limit).collect();
+    let blamed = if alone.is_empty() {
+        let mut sum = 0u64;
+        vec![counts.iter().position(|&n| { sum = sum.saturating_add(n); sum > limit }).expect("the total is over")]
+    } else {
+        alone
+    };
+    for index in blamed {
+        let decl = &manifest.stages[index];
+        let span = decl.table.get("matrix").map_or(decl.name_span.clone(), |m| m.value.span.clone());
+        let mut message = format!("stage `{}` would make {} instance{}", decl.name, thousands(counts[index]), if counts[index] == 1 { "" } else { "s" });
+        if counts[index] <= limit {
+            message.push_str(&format!(", {} with the other stages", thousands(total)));
+        }
+        message.push_str(&format!(": more than the limit of {} instances per manifest", thousands(limit)));
+        errors.push(Diagnostic::new(&manifest.source, Some(span), message).with_hint(hint.clone()));
+    }
+    false
+}
+
+/// The product of the stage's matrix axis lengths (1 without a matrix; a malformed matrix
+/// counts as 1, and is reported when expanded).
+fn instance_count(decl: &StageDecl) -> u64 {
+    let Some(axes) = decl.table.get("matrix").and_then(|m| m.value.as_table()) else { return 1 };
+    axes.iter().fold(1u64, |product, axis| match &axis.value.kind {
+        SKind::Array(values) if !values.is_empty() => product.saturating_mul(values.len() as u64),
+        _ => product,
+    })
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// `train[lr=2e-5,seed=1]`: keys sorted, values as written.
@@ -75,16 +161,15 @@ fn combinations(source: &SourceFile, decl: &StageDecl, errors: &mut Diagnostics)
                 return Vec::new();
             }
         };
-        let mut seen = Vec::new();
+        let mut seen = HashSet::new();
         for value in values {
             if matches!(value.kind, SKind::Array(_) | SKind::Table(_)) {
                 errors.push(Diagnostic::new(source, Some(value.span.clone()), "matrix values must be strings, numbers or booleans"));
                 return Vec::new();
             }
-            if seen.contains(&value.display()) {
+            if !seen.insert(value.display()) {
                 errors.push(Diagnostic::new(source, Some(value.span.clone()), format!("duplicate matrix value `{}`: two instances would share a name", value.display())));
             }
-            seen.push(value.display());
         }
         product = product
             .into_iter()

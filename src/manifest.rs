@@ -14,6 +14,8 @@ pub struct Manifest {
     pub root: PathBuf,
     /// `[pipeline] cache`, absolute, if set.
     pub cache_dir: Option<PathBuf>,
+    /// `[pipeline] max_instances`: the most stage instances the matrices may make.
+    pub max_instances: u64,
     /// The `[vars]` table (empty if none).
     pub vars: SValue,
     pub stages: Vec<StageDecl>,
@@ -28,7 +30,7 @@ pub struct StageDecl {
 }
 
 const TOP_LEVEL_KEYS: [&str; 3] = ["pipeline", "vars", "stage"];
-const PIPELINE_KEYS: [&str; 2] = ["root", "cache"];
+const PIPELINE_KEYS: [&str; 3] = ["root", "cache", "max_instances"];
 
 /// Reads and parses `path`. Structural problems are returned all at once.
 pub fn load(path: &Path) -> Result<Manifest, Diagnostics> {
@@ -69,6 +71,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
             string_entry(&source, entry, &mut errors);
         }
     }
+    let max_instances = crate::expand::max_instances(&source, settings.as_ref(), &mut errors);
     let vars = document
         .get("vars")
         .map(|e| e.value.clone())
@@ -78,7 +81,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
     }
     let stages = stage_decls(&source, &document, &mut errors);
     errors.into_result()?;
-    Ok(Manifest { source, root, cache_dir, vars, stages })
+    Ok(Manifest { source, root, cache_dir, max_instances, vars, stages })
 }
 
 fn stage_decls(source: &SourceFile, document: &SValue, errors: &mut Diagnostics) -> Vec<StageDecl> {

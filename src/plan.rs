@@ -74,7 +74,7 @@ impl Plan {
     pub fn from_manifest(manifest: Manifest, registry: &Registry) -> Result<Plan, Diagnostics> {
         let mut errors = Diagnostics::default();
         let instances = expand(&manifest, &mut errors);
-        let mut builder = Builder { manifest: &manifest, registry, errors: &mut errors, names: HashMap::new() };
+        let mut builder = Builder { manifest: &manifest, registry, errors: &mut errors, names: HashMap::new(), bases: HashMap::new() };
         let stages = builder.stages(&instances);
         errors.into_result()?;
         let graph = StageGraph::new(&stages);
@@ -100,6 +100,8 @@ struct Builder<'a> {
     errors: &'a mut Diagnostics,
     /// Instance name -> index, for references.
     names: HashMap<String, usize>,
+    /// Stage table name -> the indices of its instances, in order, for `@stage` references.
+    bases: HashMap<String, Vec<usize>>,
 }
 
 struct Partial {
@@ -118,16 +120,24 @@ impl Builder<'_> {
             if self.names.insert(instance.name.clone(), index).is_some() {
                 self.error(instance.name_span.clone(), format!("two stages are named `{}`", instance.name));
             }
+            self.bases.entry(instance.base.clone()).or_default().push(index);
         }
-        let partials: Vec<Partial> = instances.iter().map(|instance| self.instance(instance)).collect();
+        let partials: Vec<Partial> = instances.iter().map(|instance| {
+            let mark = self.errors.mark();
+            let partial = self.instance(instance);
+            self.errors.fold_instance(mark, &instance.base);
+            partial
+        }).collect();
         let outputs: Vec<Option<Vec<String>>> = partials.iter().map(|p| p.stage.as_ref().map(|s| s.stage.outputs())).collect();
         let mut stages = Vec::new();
         for (index, partial) in partials.into_iter().enumerate() {
             let mut inputs = BTreeMap::new();
+            let mark = self.errors.mark();
             for (name, values) in &partial.inputs {
                 let sources = values.iter().flat_map(|value| self.resolve(index, value, instances, &outputs)).collect();
                 inputs.insert(name.clone(), sources);
             }
+            self.errors.fold_instance(mark, &instances[index].base);
             if let Some(mut stage) = partial.stage {
                 stage.inputs = inputs;
                 stages.push(stage);
@@ -271,12 +281,12 @@ impl Builder<'_> {
             Ok(Reference::Output { stage, selector, subpath }) => {
                 let targets: Vec<usize> = match &selector {
                     Some(selector) => self.names.get(&format!("{stage}[{selector}]")).copied().into_iter().collect(),
-                    None => instances.iter().enumerate().filter(|(_, inst)| inst.base == stage).map(|(i, _)| i).collect(),
+                    None => self.bases.get(&stage).cloned().unwrap_or_default(),
                 };
                 if targets.is_empty() {
-                    let names: Vec<&str> = instances.iter().map(|inst| inst.name.as_str()).collect();
-                    let hint = did_you_mean(&stage, instances.iter().map(|i| i.base.as_str()))
-                        .map_or_else(|| format!("stages: {}", names.join(", ")), |close| format!("did you mean `@{close}`?"));
+                    let bases: Vec<&str> = self.manifest.stages.iter().map(|decl| decl.name.as_str()).collect();
+                    let hint = did_you_mean(&stage, bases.iter().copied())
+                        .map_or_else(|| format!("stages: {}", bases.join(", ")), |close| format!("did you mean `@{close}`?"));
                     self.error(span, format!("`{text}` refers to no stage")).hint = Some(hint);
                     return Vec::new();
                 }
@@ -301,6 +311,7 @@ impl Builder<'_> {
     fn check_publishes(&mut self, stages: &[PlannedStage], instances: &[Instance]) {
         let mut seen: HashMap<String, String> = HashMap::new();
         for (stage, instance) in stages.iter().zip(instances) {
+            let mark = self.errors.mark();
             for (_, destination) in stage.stage.publishes() {
                 let span = instance.table.get("path").map_or(instance.name_span.clone(), |e| e.value.span.clone());
                 let normalized = manifest::normalize(Path::new(&destination));
@@ -312,6 +323,7 @@ impl Builder<'_> {
                     self.error(span, format!("stages `{other}` and `{}` both publish `{destination}`", stage.name));
                 }
             }
+            self.errors.fold_instance(mark, &instance.base);
         }
     }
 }
