@@ -1,16 +1,36 @@
 //! Runs a plan: stages whose inputs are ready are keyed in parallel, cache hits are taken, misses
 //! run as soon as a job slot and their resources are free. Execution sits behind [`Executor`] so
 //! that a cluster executor can take the place of running stages in this process.
+//!
+//! Scheduling is driven by events: each stage counts its unfinished upstream stages, a finished
+//! stage lowers the counts of its downstream stages, and those that reach zero join an ordered
+//! queue. A run costs O((stages + edges) log stages), whatever the shape of the graph.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 
-use crate::job::{Engine, Grant, JobError, Prepared};
+use crate::job::{Engine, Grant, JobError, Prepared, Upstream};
 use crate::ledger::{self, LedgerEntry, Outcome, now_unix};
 use crate::progress::{Reporter, StageProgress};
 use crate::resources::Pool;
 use crate::store::{RunRecord, Store};
+
+/// A prepared stage, and its cached record when it is a hit (looked up by the preparing thread).
+type Keyed = (Prepared, Option<Hit>);
+
+/// A cached result, and whether it is already this stage's last run in this pipeline.
+struct Hit {
+    record: RunRecord,
+    last_current: bool,
+}
+
+/// A stage to key, for a preparing thread.
+struct Work {
+    index: usize,
+    upstream: Digests,
+    forced: bool,
+}
 
 /// Runs one prepared stage somewhere and returns its committed record.
 pub trait Executor: Sync {
@@ -60,25 +80,56 @@ impl RunSummary {
 }
 
 enum Message {
-    Prepared(usize, Result<Prepared, JobError>),
+    Prepared(usize, Result<Keyed, JobError>),
     Finished(usize, String, Result<(RunRecord, bool), JobError>, f64, Grant),
 }
 
 /// Runs the selected stages of `engine.plan`.
 pub fn run(engine: &Engine<'_>, executor: &dyn Executor, reporter: &Reporter, pool: Pool, options: &RunOptions) -> RunSummary {
     let mut scheduler = Scheduler::new(engine, reporter, pool, options);
+    let preparers = options.jobs.max(1).min(scheduler.waiting.len());
+    let (work, queue) = mpsc::channel::<Work>();
+    let queue = Mutex::new(queue);
     std::thread::scope(|scope| {
         let (sender, receiver) = mpsc::channel::<Message>();
+        for _ in 0..preparers {
+            let (queue, sender) = (&queue, sender.clone());
+            scope.spawn(move || prepare_stages(engine, queue, &sender));
+        }
         loop {
-            scheduler.launch(scope, &sender, executor);
+            scheduler.launch(scope, &sender, &work, executor);
             if scheduler.in_flight == 0 {
                 break;
             }
             let message = receiver.recv().expect("a job in flight holds a sender");
             scheduler.handle(message);
         }
+        // Closing the queue ends the preparing threads.
+        drop(work);
     });
     scheduler.finish()
+}
+
+/// A preparing thread: keys the stages sent on `queue` and looks their keys up in the cache,
+/// until the queue is closed.
+fn prepare_stages(engine: &Engine<'_>, queue: &Mutex<mpsc::Receiver<Work>>, sender: &mpsc::Sender<Message>) {
+    loop {
+        let next = queue.lock().map(|queue| queue.recv());
+        let Ok(Ok(Work { index, upstream, forced })) = next else { return };
+        let keyed = engine.prepare(index, &upstream).map(|mut prepared| {
+            prepared.force |= forced;
+            let hit = if prepared.force { None } else { engine.store.lookup(&prepared.key) };
+            let hit = hit.map(|record| {
+                let stage = &engine.plan.stages[index].name;
+                let last_current = engine.store.last(&engine.pipeline_id, stage).is_some_and(|last| last.key == record.key);
+                Hit { record, last_current }
+            });
+            (prepared, hit)
+        });
+        if sender.send(Message::Prepared(index, keyed)).is_err() {
+            return;
+        }
+    }
 }
 
 struct Scheduler<'e, 'p> {
@@ -88,7 +139,14 @@ struct Scheduler<'e, 'p> {
     options: &'e RunOptions,
     /// Output digest of each finished stage.
     outputs: Vec<Option<String>>,
+    /// Selected stages not yet prepared.
     waiting: BTreeSet<usize>,
+    /// For each stage, how many of its upstream stages have not finished.
+    unfinished: Vec<usize>,
+    /// Waiting stages whose upstream stages have all finished, in plan order.
+    startable: BTreeSet<usize>,
+    /// Stages already skipped because a stage they depend on failed.
+    skipped: Vec<bool>,
     ready: BTreeMap<usize, Prepared>,
     in_flight: usize,
     stopping: bool,
@@ -98,7 +156,10 @@ struct Scheduler<'e, 'p> {
 impl<'e, 'p> Scheduler<'e, 'p> {
     fn new(engine: &'e Engine<'p>, reporter: &'e Reporter, pool: Pool, options: &'e RunOptions) -> Self {
         let all = engine.plan.stages.len();
-        let waiting = if options.selected.is_empty() { (0..all).collect() } else { options.selected.clone() };
+        let waiting: BTreeSet<usize> = if options.selected.is_empty() { (0..all).collect() } else { options.selected.clone() };
+        let graph = &engine.plan.graph;
+        let unfinished: Vec<usize> = (0..all).map(|i| graph.upstream(i).len()).collect();
+        let startable = waiting.iter().copied().filter(|&i| unfinished[i] == 0).collect();
         Self {
             engine,
             reporter,
@@ -106,6 +167,9 @@ impl<'e, 'p> Scheduler<'e, 'p> {
             options,
             outputs: vec![None; all],
             waiting,
+            unfinished,
+            startable,
+            skipped: vec![false; all],
             ready: BTreeMap::new(),
             in_flight: 0,
             stopping: false,
@@ -117,7 +181,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         &self.engine.plan.stages[index].name
     }
 
-    fn launch<'s>(&mut self, scope: &'s std::thread::Scope<'s, '_>, sender: &mpsc::Sender<Message>, executor: &'s dyn Executor)
+    fn launch<'s>(&mut self, scope: &'s std::thread::Scope<'s, '_>, sender: &mpsc::Sender<Message>, work: &mpsc::Sender<Work>, executor: &'s dyn Executor)
     where
         'e: 's,
         'p: 's,
@@ -129,14 +193,13 @@ impl<'e, 'p> Scheduler<'e, 'p> {
             return;
         }
         let jobs = self.options.jobs.max(1);
-        let ready_keys: Vec<usize> = self.ready.keys().copied().collect();
-        for index in ready_keys {
-            if self.in_flight >= jobs {
-                return;
-            }
+        let mut from = 0;
+        while self.in_flight < jobs {
+            let Some(index) = self.ready.range(from..).next().map(|(&index, _)| index) else { break };
+            from = index + 1;
             let resources = self.engine.plan.stages[index].resources;
             let Some(grant) = self.pool.try_take(&resources) else { continue };
-            let prepared = self.ready.remove(&index).expect("listed above");
+            let prepared = self.ready.remove(&index).expect("found above");
             self.reporter.line(&format!("run     {}", self.name(index)));
             let progress = self.reporter.stage(self.name(index));
             self.in_flight += 1;
@@ -148,46 +211,41 @@ impl<'e, 'p> Scheduler<'e, 'p> {
                 let _ = sender.send(Message::Finished(prepared.index, prepared.key.clone(), result, started.elapsed().as_secs_f64(), grant));
             });
         }
-        let graph = &self.engine.plan.graph;
-        let startable: Vec<usize> = self.waiting.iter().copied()
-            .filter(|&i| graph.upstream(i).iter().all(|&u| self.outputs[u].is_some()))
-            .collect();
-        for index in startable {
-            if self.in_flight >= jobs {
-                return;
-            }
+        while self.in_flight < jobs {
+            let Some(index) = self.startable.pop_first() else { break };
             self.waiting.remove(&index);
             self.in_flight += 1;
-            let (engine, sender, upstream) = (self.engine, sender.clone(), self.outputs.clone());
-            scope.spawn(move || {
-                let _ = sender.send(Message::Prepared(index, engine.prepare(index, &upstream)));
-            });
+            let upstream = self.upstream_digests(index);
+            let forced = self.options.forced.contains(&index);
+            work.send(Work { index, upstream, forced }).expect("the preparing threads run until the queue closes");
         }
+    }
+
+    /// The output digests of the stages `index` reads, for the thread that prepares it.
+    fn upstream_digests(&self, index: usize) -> Digests {
+        Digests(self.engine.plan.graph.upstream(index).into_iter().filter_map(|u| Some((u, self.outputs[u].clone()?))).collect())
     }
 
     fn handle(&mut self, message: Message) {
         self.in_flight -= 1;
         match message {
-            Message::Prepared(index, Ok(prepared)) => self.prepared(index, prepared),
+            Message::Prepared(index, Ok((prepared, hit))) => self.prepared(index, prepared, hit),
             Message::Prepared(index, Err(error)) => self.failed(index, None, &error, 0.0),
             Message::Finished(index, key, result, seconds, grant) => {
                 self.pool.give_back(grant);
                 match result {
-                    Ok((record, ran)) => self.done(index, &record, if ran { Outcome::Ran } else { Outcome::Hit }, seconds),
+                    Ok((record, ran)) => self.done(index, &record, if ran { Outcome::Ran } else { Outcome::Hit }, seconds, true),
                     Err(error) => self.failed(index, Some(key), &error, seconds),
                 }
             }
         }
     }
 
-    fn prepared(&mut self, index: usize, mut prepared: Prepared) {
+    fn prepared(&mut self, index: usize, prepared: Prepared, hit: Option<Hit>) {
         let stage = &self.engine.plan.stages[index];
-        prepared.force |= self.options.forced.contains(&index);
-        if !prepared.force {
-            if let Some(record) = self.engine.store.lookup(&prepared.key) {
-                self.done(index, &record, Outcome::Hit, 0.0);
-                return;
-            }
+        if let Some(Hit { record, last_current }) = hit {
+            self.done(index, &record, Outcome::Hit, 0.0, !last_current);
+            return;
         }
         if stage.resources.gpus > self.pool.total_gpus() {
             let error = JobError::Invalid(format!(
@@ -201,17 +259,22 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         self.ready.insert(index, prepared);
     }
 
-    fn done(&mut self, index: usize, record: &RunRecord, outcome: Outcome, seconds: f64) {
+    /// `remember`: record it as the stage's last run (not needed when it already is).
+    fn done(&mut self, index: usize, record: &RunRecord, outcome: Outcome, seconds: f64, remember: bool) {
         let short = &record.key[..12];
         let verb = match outcome {
             Outcome::Hit => format!("cached  {} ({short})", self.name(index)),
             _ => format!("done    {} in {seconds:.1}s ({short})", self.name(index)),
         };
         self.reporter.line(&verb);
-        if let Err(error) = self.engine.store.set_last(&self.engine.pipeline_id, record) {
-            tracing::warn!("could not remember the last run of `{}`: {error}", self.name(index));
+        if remember {
+            if let Err(error) = self.engine.store.set_last(&self.engine.pipeline_id, record) {
+                tracing::warn!("could not remember the last run of `{}`: {error}", self.name(index));
+            }
         }
-        match self.engine.publish(index, record) {
+        // Most stages publish nothing: they need no look at the project's folders.
+        let publishes = !self.engine.plan.stages[index].stage.publishes().is_empty();
+        match if publishes { self.engine.publish(index, record) } else { Ok(Vec::new()) } {
             Ok(paths) => {
                 for path in paths {
                     self.reporter.line(&format!("        published {path}"));
@@ -221,6 +284,12 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         }
         self.outputs[index] = Some(record.output.clone());
         self.record(index, Some(record.key.clone()), outcome, seconds, None);
+        for down in self.engine.plan.graph.downstream(index) {
+            self.unfinished[down] -= 1;
+            if self.unfinished[down] == 0 && self.waiting.contains(&down) {
+                self.startable.insert(down);
+            }
+        }
     }
 
     fn failed(&mut self, index: usize, key: Option<String>, error: &JobError, seconds: f64) {
@@ -240,9 +309,22 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         if !self.options.keep_going {
             self.stopping = true;
         }
-        for skipped in self.engine.plan.graph.with_descendants(&[index]) {
-            if skipped != index && self.waiting.remove(&skipped) {
-                self.record(skipped, None, Outcome::Skipped, 0.0, None);
+        self.skip_downstream(index);
+    }
+
+    /// Records every waiting stage that depends on `failed` as skipped. A stage reached from an
+    /// earlier failure is not walked again: its descendants were.
+    fn skip_downstream(&mut self, failed: usize) {
+        let graph = &self.engine.plan.graph;
+        let mut stack = graph.downstream(failed);
+        while let Some(next) = stack.pop() {
+            if std::mem::replace(&mut self.skipped[next], true) {
+                continue;
+            }
+            stack.extend(graph.downstream(next));
+            if self.waiting.remove(&next) {
+                self.startable.remove(&next);
+                self.record(next, None, Outcome::Skipped, 0.0, None);
             }
         }
     }
@@ -274,5 +356,15 @@ impl<'e, 'p> Scheduler<'e, 'p> {
             self.summary.outcomes.insert(index, outcome);
         }
         self.summary
+    }
+}
+
+/// The output digests a stage reads, sorted by stage index.
+struct Digests(Vec<(usize, String)>);
+
+impl Upstream for Digests {
+    fn digest(&self, stage: usize) -> Option<&str> {
+        let found = self.0.binary_search_by_key(&stage, |(index, _)| *index).ok()?;
+        Some(&self.0[found].1)
     }
 }

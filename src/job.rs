@@ -63,6 +63,23 @@ pub struct Prepared {
     snapshots: Vec<(PathBuf, Snapshot)>,
 }
 
+/// The output digests of finished stages, by stage index (`None`: not finished).
+pub trait Upstream {
+    fn digest(&self, stage: usize) -> Option<&str>;
+}
+
+impl Upstream for [Option<String>] {
+    fn digest(&self, stage: usize) -> Option<&str> {
+        self.get(stage)?.as_deref()
+    }
+}
+
+impl Upstream for Vec<Option<String>> {
+    fn digest(&self, stage: usize) -> Option<&str> {
+        self.as_slice().digest(stage)
+    }
+}
+
 /// The CPUs and GPUs a running stage may use.
 #[derive(Debug, Clone, Default)]
 pub struct Grant {
@@ -73,7 +90,7 @@ pub struct Grant {
 impl Engine<'_> {
     /// Hashes the inputs of stage `index` and computes its key. `upstream[i]` is the output
     /// digest of stage `i`, known for every stage `index` reads from.
-    pub fn prepare(&self, index: usize, upstream: &[Option<String>]) -> Result<Prepared, JobError> {
+    pub fn prepare<U: Upstream + ?Sized>(&self, index: usize, upstream: &U) -> Result<Prepared, JobError> {
         let stage = &self.plan.stages[index];
         let mut inputs = BTreeMap::new();
         let mut sources = BTreeMap::new();
@@ -103,7 +120,7 @@ impl Engine<'_> {
         Ok(Prepared { index, manifest, key, sources, input_paths, force, snapshots })
     }
 
-    fn input(&self, source: &InputSource, upstream: &[Option<String>], snapshots: &mut Vec<(PathBuf, Snapshot)>) -> Result<(PathBuf, String), JobError> {
+    fn input<U: Upstream + ?Sized>(&self, source: &InputSource, upstream: &U, snapshots: &mut Vec<(PathBuf, Snapshot)>) -> Result<(PathBuf, String), JobError> {
         match source {
             InputSource::Path { path, shown } => {
                 let snapshot = self.hasher.snapshot(path).map_err(JobError::io(format!("hashing input `{shown}`")))?;
@@ -112,7 +129,7 @@ impl Engine<'_> {
                 Ok((path.clone(), digest))
             }
             InputSource::Output { stage, subpath } => {
-                let digest = upstream[*stage].clone().expect("upstream stages finish first");
+                let digest = upstream.digest(*stage).expect("upstream stages finish first").to_string();
                 let root = self.store.output_path(&digest);
                 if subpath.is_empty() {
                     return Ok((root, digest));
