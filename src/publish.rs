@@ -29,6 +29,7 @@ impl Engine<'_> {
             let lock_name = format!("publish-{}", &blake3::hash(target.path().as_os_str().as_encoded_bytes()).to_hex()[..32]);
             let _lock = lock::acquire(&self.store.lock_path(&lock_name), |_| {})
                 .map_err(JobError::io(format!("taking the lock on `{destination}`")))?;
+            place::remove_leftovers(&target.parent, &target.name);
             if self.same_content(&source, &target.path()) {
                 continue;
             }

@@ -77,7 +77,7 @@ fn symlinks_on_the_publish_path_must_stay_inside_the_project() {
 }
 
 /// Four runs restore the same edited folder (and file) at once, round after round: none fails,
-/// no temporary sibling is left, and the result is one complete copy.
+/// no temporary sibling is left (not even a killed run's), and the result is one complete copy.
 #[test]
 fn concurrent_runs_restore_a_published_folder_without_errors_or_leftovers() {
     let project = Project::new(MAKE_FILES);
@@ -89,6 +89,9 @@ fn concurrent_runs_restore_a_published_folder_without_errors_or_leftovers() {
         project.write("results/files/f3.txt", "edited by hand\n");
         project.write("results/files/extra.txt", "not ours\n");
         project.write("results/one.txt", "edited\n");
+        // What a run killed mid-publish leaves (its pid is past any pid_max).
+        project.write(&format!("results/.files.tmp-999999999-{round}/f1.txt"), "partial");
+        project.write(&format!("results/.one.txt.tmp-999999999-{round}"), "partial");
         let children: Vec<_> = (0..4)
             .map(|_| project.command(&["run", "pipeline.toml"]).stderr(Stdio::piped()).spawn().unwrap())
             .collect();

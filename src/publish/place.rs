@@ -3,7 +3,7 @@
 //! through a handle on the parent folder (readers see the old or the new version, never none, and
 //! a symlink swapped in on the path meanwhile is not followed); elsewhere by two renames. The
 //! caller holds the destination's lock. Every temporary sibling is removed, on success and on
-//! error, and those a killed run left (named after its dead process) on the next publish.
+//! error; `remove_leftovers` removes those a killed run left (named after its dead process).
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -18,7 +18,6 @@ pub fn replace(source: &Path, parent: &Path, name: &OsStr, check: impl Fn(&Path)
     let folder = Folder::open(parent)?;
     let real = folder.real_path()?;
     check(&real).map_err(|why| io::Error::other(format!("the folder {} changed meanwhile: {} is {why}", parent.display(), real.display())))?;
-    remove_leftovers(&folder, name);
     let temp = Temp { path: store::temp_sibling(&folder.join(name)) };
     pipeline_api::copy_path(source, &temp.path)?;
     swap_into_place(&folder, temp.name(), name)
@@ -44,14 +43,14 @@ impl Drop for Temp {
 }
 
 /// Removes the `.name.tmp-<pid>-<n>` siblings that killed runs left (their process is gone).
-fn remove_leftovers(folder: &Folder, name: &OsStr) {
+pub fn remove_leftovers(parent: &Path, name: &OsStr) {
     let prefix = format!(".{}.tmp-", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(&folder.path) else { return };
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
     for entry in entries.filter_map(Result::ok) {
         let file_name = entry.file_name().to_string_lossy().into_owned();
         let pid = file_name.strip_prefix(&prefix).and_then(|rest| rest.split('-').next()?.parse::<u32>().ok());
         if pid.is_some_and(|pid| !is_alive(pid)) {
-            let _ = remove_any(&folder.join(&entry.file_name()));
+            let _ = remove_any(&entry.path());
         }
     }
 }
@@ -225,6 +224,7 @@ mod tests {
         let target = dir.path().join("results/x");
         std::fs::create_dir_all(target.join("old")).expect("old folder");
         std::fs::create_dir_all(dir.path().join("results/.x.tmp-999999999-1/partial")).expect("a leftover");
+        remove_leftovers(&dir.path().join("results"), OsStr::new("x"));
         replace_in(&target, &source).expect("replaced");
         assert_eq!(std::fs::read_to_string(&target).expect("target"), "new");
         let names: Vec<OsString> = std::fs::read_dir(dir.path().join("results")).expect("results").map(|e| e.expect("entry").file_name()).collect();
