@@ -1,6 +1,7 @@
 //! Type erasure: turns a [`Stage`] with typed parameters into an object the engine can hold in a
 //! registry and drive with TOML values.
 
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use crate::{Stage, StageContext, StageError};
@@ -11,6 +12,11 @@ use crate::{Stage, StageContext, StageError};
 pub struct ParamError {
     pub path: String,
     pub message: String,
+    /// What to do about it, when the message does not say.
+    pub hint: Option<String>,
+    /// A word that was not recognised and the words that would have been: the engine turns them
+    /// into a did-you-mean hint.
+    pub choices: Option<(String, Vec<String>)>,
 }
 
 impl ParamError {
@@ -18,7 +24,20 @@ impl ParamError {
         Self {
             path: path.into(),
             message: message.into(),
+            hint: None,
+            choices: None,
         }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// `word` was not recognised; `choices` are the words that would have been.
+    pub fn with_choices(mut self, word: impl Into<String>, choices: Vec<String>) -> Self {
+        self.choices = Some((word.into(), choices));
+        self
     }
 }
 
@@ -50,6 +69,9 @@ pub trait PreparedStage: Send + Sync {
     fn outputs(&self) -> Vec<String>;
     fn publishes(&self) -> Vec<(String, String)>;
     fn resumable(&self) -> bool;
+    /// Checks the parameters against the stage's inputs: each input name with the number of
+    /// paths bound to it (see [`Stage::check_inputs`]).
+    fn check_inputs(&self, inputs: &BTreeMap<String, usize>) -> Result<(), ParamError>;
     fn run(&self, ctx: &mut StageContext<'_>) -> Result<(), StageError>;
 }
 
@@ -117,6 +139,10 @@ impl<S: Stage> PreparedStage for Prepared<S> {
 
     fn resumable(&self) -> bool {
         S::resumable(&self.params)
+    }
+
+    fn check_inputs(&self, inputs: &BTreeMap<String, usize>) -> Result<(), ParamError> {
+        S::check_inputs(&self.params, inputs)
     }
 
     fn run(&self, ctx: &mut StageContext<'_>) -> Result<(), StageError> {

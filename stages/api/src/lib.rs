@@ -17,6 +17,8 @@ pub use erased::{DynStage, ParamError, PreparedStage, erase};
 pub use folder_run::FolderRun;
 pub use paths::{RelPathError, check_relative, copy_path};
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -34,6 +36,14 @@ pub trait Stage: Send + Sync + 'static {
 
     /// Checks parameters beyond what their types say. The error names the offending parameter.
     fn validate(_params: &Self::Params) -> Result<(), ParamError> {
+        Ok(())
+    }
+
+    /// Checks the parameters against the stage's inputs, before anything runs: `inputs` holds each
+    /// input name with the number of paths bound to it (an input naming every instance of a
+    /// matrix stage binds several). The error names the offending parameter (`inputs` for the
+    /// input table itself).
+    fn check_inputs(_params: &Self::Params, _inputs: &BTreeMap<String, usize>) -> Result<(), ParamError> {
         Ok(())
     }
 

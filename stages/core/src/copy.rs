@@ -34,6 +34,18 @@ impl Stage for Copy {
         Ok(())
     }
 
+    fn check_inputs(params: &CopyParams, inputs: &BTreeMap<String, usize>) -> Result<(), ParamError> {
+        for (dest, input) in &params.layout {
+            if !inputs.contains_key(input) {
+                let declared: Vec<String> = inputs.keys().cloned().collect();
+                return Err(ParamError::new(format!("layout.{dest}"), format!("`{input}` names no input of this stage"))
+                    .with_hint(format!("layout maps output paths to input names; this stage's inputs: {}", list(&declared)))
+                    .with_choices(input.clone(), declared));
+            }
+        }
+        Ok(())
+    }
+
     fn outputs(params: &CopyParams) -> Vec<String> {
         params.layout.keys().cloned().collect()
     }
@@ -88,6 +100,17 @@ impl Stage for Publish {
         vec![params.file_name()]
     }
 
+    fn check_inputs(_params: &PublishParams, inputs: &BTreeMap<String, usize>) -> Result<(), ParamError> {
+        let paths: usize = inputs.values().sum();
+        if paths == 1 {
+            return Ok(());
+        }
+        let bound: Vec<String> = inputs.iter().map(|(name, n)| format!("{name} ({n} path{})", if *n == 1 { "" } else { "s" })).collect();
+        Err(ParamError::new("inputs", format!("`publish` takes exactly one input path; this stage binds {paths}: {}", list(&bound)))
+            .with_hint("give it one file or folder, e.g. inputs = { file = \"@predict/submission.csv\" }; \
+                publish each of several outputs with its own stage, or gather them with `copy` first"))
+    }
+
     fn publishes(params: &PublishParams) -> Vec<(String, String)> {
         vec![(params.file_name(), params.path.clone())]
     }
@@ -101,6 +124,11 @@ impl Stage for Publish {
             )),
         }
     }
+}
+
+/// `a, b`, or `none`.
+fn list(items: &[String]) -> String {
+    if items.is_empty() { "none".to_string() } else { items.join(", ") }
 }
 
 fn copy_into(source: &Path, target: &Path) -> Result<(), StageError> {

@@ -15,6 +15,8 @@ use pipeline_api::{ParamError, Stage, StageContext, StageError, check_relative};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod placeholders;
+
 pub struct Exec;
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -49,7 +51,11 @@ impl Stage for Exec {
         for (index, output) in params.outputs.iter().enumerate() {
             check_relative(output).map_err(|e| ParamError::new(format!("outputs[{index}]"), e.to_string()))?;
         }
-        Ok(())
+        placeholders::check_known(&params.cmd)
+    }
+
+    fn check_inputs(params: &ExecParams, inputs: &BTreeMap<String, usize>) -> Result<(), ParamError> {
+        placeholders::check_inputs(&params.cmd, inputs)
     }
 
     fn outputs(params: &ExecParams) -> Vec<String> {
