@@ -1,6 +1,9 @@
 //! Reading a pipeline manifest: the `[pipeline]` settings, shared `[vars]` and `[stage.NAME]`
 //! tables, kept with their spans. What stage tables mean is decided later, in `plan`.
 
+pub mod engine_keys;
+pub mod external;
+
 use std::path::{Path, PathBuf};
 
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean};
@@ -14,6 +17,8 @@ pub struct Manifest {
     pub root: PathBuf,
     /// `[pipeline] cache`, absolute, if set.
     pub cache_dir: Option<PathBuf>,
+    /// `[pipeline] external`: folders outside the root that inputs may read, symlinks resolved.
+    pub external: Vec<PathBuf>,
     /// `[pipeline] max_instances`: the most stage instances the matrices may make.
     pub max_instances: u64,
     /// The `[vars]` table (empty if none).
@@ -30,7 +35,7 @@ pub struct StageDecl {
 }
 
 const TOP_LEVEL_KEYS: [&str; 3] = ["pipeline", "vars", "stage"];
-const PIPELINE_KEYS: [&str; 3] = ["root", "cache", "max_instances"];
+const PIPELINE_KEYS: [&str; 4] = ["root", "cache", "external", "max_instances"];
 
 /// Reads and parses `path`. Structural problems are returned all at once.
 pub fn load(path: &Path) -> Result<Manifest, Diagnostics> {
@@ -71,6 +76,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
             string_entry(&source, entry, &mut errors);
         }
     }
+    let external = external::allowed_roots(&source, settings.as_ref(), &root, &mut errors);
     let max_instances = crate::expand::max_instances(&source, settings.as_ref(), &mut errors);
     let vars = document
         .get("vars")
@@ -81,7 +87,15 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
     }
     let stages = stage_decls(&source, &document, &mut errors);
     errors.into_result()?;
-    Ok(Manifest { source, root, cache_dir, max_instances, vars, stages })
+    Ok(Manifest { source, root, cache_dir, external, max_instances, vars, stages })
+}
+
+impl Manifest {
+    /// `Err((message, hint))` when input `shown`, at `path`, lies outside the root and outside
+    /// every `[pipeline] external` folder.
+    pub fn check_input_path(&self, shown: &str, path: &Path) -> Result<(), (String, String)> {
+        external::check_input(&self.root, &self.external, shown, path)
+    }
 }
 
 fn stage_decls(source: &SourceFile, document: &SValue, errors: &mut Diagnostics) -> Vec<StageDecl> {

@@ -8,7 +8,7 @@ use pipeline_api::{DynStage, ParamError};
 
 use crate::diagnostics::{Diagnostic, SourceFile, did_you_mean};
 use crate::expand::Instance;
-use crate::plan::ENGINE_KEYS;
+use crate::plan::{ENGINE_KEYS, PlannedStage};
 use crate::schema::{ParamSchema, UnknownKey, join_key};
 
 /// The diagnostics for `error`, raised by `plugin` on the parameters of `instance`.
@@ -94,10 +94,34 @@ fn expected_keys(message: &str) -> Vec<String> {
 
 fn generic(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, schema: &ParamSchema, error: &ParamError) -> Diagnostic {
     let valid = schema.keys(schema.root());
-    let span = if error.path.is_empty() { instance.name_span.clone() } else { instance.table.locate(&error.path) };
-    let what = if error.path.is_empty() { String::new() } else { format!("parameter `{}`: ", error.path) };
-    Diagnostic::new(source, Some(span), format!("stage `{}`: {what}{}", instance.name, error.message))
-        .with_hint(format!("`pipeline stages {}` documents its parameters: {}", plugin.kind(), valid.join(", ")))
+    let span = match instance.table.find(&error.path) {
+        Some(_) if !error.path.is_empty() => instance.table.locate(&error.path),
+        _ => instance.name_span.clone(),
+    };
+    let engine_key = error.path.split(['.', '[']).next().is_some_and(|key| ENGINE_KEYS.contains(&key));
+    let what = match error.path.as_str() {
+        "" => String::new(),
+        path if engine_key => format!("`{path}`: "),
+        path => format!("parameter `{path}`: "),
+    };
+    let close = error.choices.as_ref().and_then(|(word, choices)| did_you_mean(word, choices.iter().map(String::as_str)));
+    let hint = match (close, &error.hint) {
+        (Some(close), Some(hint)) => format!("did you mean `{close}`? {hint}"),
+        (Some(close), None) => format!("did you mean `{close}`?"),
+        (None, Some(hint)) => hint.clone(),
+        (None, None) => format!("`pipeline stages {}` documents its parameters: {}", plugin.kind(), valid.join(", ")),
+    };
+    Diagnostic::new(source, Some(span), format!("stage `{}`: {what}{}", instance.name, error.message)).with_hint(hint)
+}
+
+/// The diagnostics for a stage whose parameters do not fit its inputs (`${inputs.x}` naming no
+/// input, a `publish` with several): checked once the inputs are resolved, before anything runs.
+pub fn check_inputs(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, stage: &PlannedStage) -> Vec<Diagnostic> {
+    let counts = stage.inputs.iter().map(|(name, sources)| (name.clone(), sources.len())).collect();
+    match stage.stage.check_inputs(&counts) {
+        Ok(()) => Vec::new(),
+        Err(error) => diagnose(source, instance, plugin, &error),
+    }
 }
 
 #[cfg(test)]

@@ -137,11 +137,16 @@ impl Builder<'_> {
                 let sources = values.iter().flat_map(|value| self.resolve(index, value, instances, &outputs)).collect();
                 inputs.insert(name.clone(), sources);
             }
-            self.errors.fold_instance(mark, &instances[index].base);
+            let resolved = self.errors.mark() == mark;
             if let Some(mut stage) = partial.stage {
                 stage.inputs = inputs;
+                if resolved {
+                    let plugin = self.registry.get(stage.kind).expect("kind was checked");
+                    self.errors.0.extend(param_errors::check_inputs(&self.manifest.source, &instances[index], plugin, &stage));
+                }
                 stages.push(stage);
             }
+            self.errors.fold_instance(mark, &instances[index].base);
         }
         if stages.len() == instances.len() {
             self.check_publishes(&stages, instances);
@@ -155,6 +160,7 @@ impl Builder<'_> {
         let kind = self.kind(instance);
         let inputs = self.input_table(table);
         let resources = self.resources(table);
+        manifest::engine_keys::check(&self.manifest.source, table, self.errors);
         let always_run = match table.get("always_run").map(|e| &e.value) {
             None => false,
             Some(SValue { kind: SKind::Bool(b), .. }) => *b,
@@ -275,6 +281,8 @@ impl Builder<'_> {
                 if !path.exists() {
                     self.error(span, format!("input file `{shown}` does not exist (looked for `{}`)", path.display()))
                         .hint = Some("paths are relative to the project root; `@stage/...` names another stage's output".to_string());
+                } else if let Err((message, hint)) = self.manifest.check_input_path(&shown, &path) {
+                    self.error(span, message).hint = Some(hint);
                 }
                 vec![InputSource::Path { path, shown }]
             }

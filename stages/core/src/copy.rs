@@ -38,7 +38,7 @@ impl Stage for Copy {
         for (dest, input) in &params.layout {
             if !inputs.contains_key(input) {
                 let declared: Vec<String> = inputs.keys().cloned().collect();
-                return Err(ParamError::new(format!("layout.{dest}"), format!("`{input}` names no input of this stage"))
+                return Err(ParamError::new("layout", format!("`{dest}` = `{input}`: `{input}` names no input of this stage"))
                     .with_hint(format!("layout maps output paths to input names; this stage's inputs: {}", list(&declared)))
                     .with_choices(input.clone(), declared));
             }

@@ -31,7 +31,7 @@ pub fn check_known(cmd: &[String]) -> Result<(), ParamError> {
                 return Err(ParamError::new(&path, format!("unknown placeholder `${{{name}}}` in argument `{arg}`"))
                     .with_hint("`exec` fills in `${out}` (its output folder) and `${inputs.NAME}` (an input's paths); \
                         `${vars.NAME}` and `${matrix.AXIS}` come from the manifest")
-                    .with_choices(format!("${{{name}}}"), vec!["${out}".to_string(), "${inputs.NAME}".to_string()]));
+                    .with_choices(name, vec!["out".to_string()]));
             }
         }
     }
