@@ -177,3 +177,122 @@ fn stages_shows_nested_forms_with_reference_names() {
         assert!(out.contains("\"base\": ") && out.contains("\"large\": "), "{out}");
     }
 }
+
+/// Mistakes that used to surface only when the stage ran, after its upstream stages had run.
+#[test]
+fn placeholders_and_publish_inputs_are_checked_before_anything_runs() {
+    let manifest = r#"[stage.first]
+kind = "exec"
+cmd = ["sh", "-c", "touch ran.txt; echo x > \"$PIPELINE_OUT/x.txt\""]
+outputs = ["x.txt"]
+
+[stage.a]
+kind = "exec"
+inputs = { x = "@first/x.txt" }
+cmd = ["cat", "${foo}"]
+
+[stage.b]
+kind = "exec"
+inputs = { data = "@first/x.txt" }
+cmd = ["cat", "${inputs.dta}"]
+
+[stage.p]
+kind = "publish"
+inputs = { f = "@first/x.txt", g = "present.txt" }
+path = "results/x.txt"
+"#;
+    let stderr = check(manifest);
+    assert!(stderr.contains("unknown placeholder `${foo}`") && stderr.contains("pipeline.toml:9:15"), "{stderr}");
+    assert!(stderr.contains("`exec` fills in `${out}`"), "{stderr}");
+    assert!(stderr.contains("`${inputs.dta}` names no input of this stage") && stderr.contains("pipeline.toml:14:15"), "{stderr}");
+    assert!(stderr.contains("did you mean `${inputs.data}`?"), "{stderr}");
+    assert!(stderr.contains("`publish` takes exactly one input path; this stage binds 2") && stderr.contains("pipeline.toml:18:10"), "{stderr}");
+    assert!(stderr.contains("3 errors in the manifest"), "{stderr}");
+    let project = Project::new(manifest);
+    project.write("present.txt", "x");
+    for args in [["run", "pipeline.toml", "--dry-run"], ["status", "pipeline.toml", "--check"]] {
+        let (code, _, stderr) = project.cli(&args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains("pipeline.toml:9:15"), "{stderr}");
+    }
+    assert!(!project.path("ran.txt").exists(), "no stage may run");
+}
+
+#[test]
+fn engine_keys_of_the_wrong_type_are_refused() {
+    let manifest = r#"[stage.a]
+kind = "exec"
+cmd = ["true"]
+resources = 4
+desc = 5
+always_run = "yes"
+
+[stage.b]
+kind = "exec"
+cmd = ["true"]
+inputs = 3
+
+[stage.c]
+kind = "exec"
+cmd = ["true"]
+matrix = [1]
+"#;
+    let stderr = check(manifest);
+    assert!(stderr.contains("`resources` must be a table, not an integer") && stderr.contains("pipeline.toml:4:13"), "{stderr}");
+    assert!(stderr.contains("resources = { cpus = 4, gpu = 1 }"), "{stderr}");
+    assert!(stderr.contains("`desc` must be a string, not an integer") && stderr.contains("pipeline.toml:5:8"), "{stderr}");
+    assert!(stderr.contains("`always_run` must be true or false") && stderr.contains("pipeline.toml:6:14"), "{stderr}");
+    assert!(stderr.contains("`inputs` must be a table") && stderr.contains("pipeline.toml:11:10"), "{stderr}");
+    assert!(stderr.contains("`matrix` must be a table of arrays") && stderr.contains("pipeline.toml:16:10"), "{stderr}");
+    assert!(stderr.contains("5 errors in the manifest"), "{stderr}");
+}
+
+const OUTSIDE: &str = r#"[stage.read]
+kind = "exec"
+inputs = { up = "../outside/o.txt", abs = "ABS", link = "linked/o.txt", inside = "present.txt" }
+cmd = ["sh", "-c", "cat ${inputs.up} ${inputs.abs} ${inputs.link} | tee got.txt > \"$PIPELINE_OUT/out.txt\""]
+outputs = ["out.txt"]
+"#;
+
+/// A project at `<tmp>/project` whose manifest reads `<tmp>/outside/o.txt` three ways.
+fn outside_project(settings: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, outside) = (dir.path().join("project"), dir.path().join("outside"));
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("o.txt"), "outside\n").unwrap();
+    std::fs::write(project.join("present.txt"), "x").unwrap();
+    std::os::unix::fs::symlink(&outside, project.join("linked")).unwrap();
+    let manifest = OUTSIDE.replace("ABS", &outside.join("o.txt").display().to_string());
+    std::fs::write(project.join("pipeline.toml"), format!("{settings}{manifest}")).unwrap();
+    (dir, project)
+}
+
+fn run_in(project: &std::path::Path) -> (i32, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .args(["run", "pipeline.toml"])
+        .current_dir(project)
+        .env("PIPELINE_CACHE_DIR", project.join("cache"))
+        .env("CI", "1")
+        .output()
+        .unwrap();
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn inputs_outside_the_root_need_an_external_folder() {
+    let (_dir, project) = outside_project("");
+    let (code, stderr) = run_in(&project);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("input `../outside/o.txt` is outside the project root") && stderr.contains("pipeline.toml:3:17"), "{stderr}");
+    assert!(stderr.contains("/outside/o.txt` is outside the project root") && stderr.contains("pipeline.toml:3:43"), "{stderr}");
+    assert!(stderr.contains("input `linked/o.txt` is outside the project root") && stderr.contains("through a symlink"), "{stderr}");
+    assert!(stderr.contains("under [pipeline]: external = ["), "{stderr}");
+    assert!(stderr.contains("3 errors in the manifest"), "{stderr}");
+    assert!(!project.join("cache/v1/runs").exists(), "nothing ran");
+
+    let (_dir, project) = outside_project("[pipeline]\nexternal = [\"../outside\"]\n\n");
+    let (code, stderr) = run_in(&project);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(project.join("got.txt")).unwrap(), "outside\n".repeat(3), "the stage read all three");
+}
