@@ -79,7 +79,8 @@ fn every_bad_input_is_refused_clearly_and_changes_nothing() {
         for _ in 0..4 {
             scope.spawn(|| {
                 while let Some(case) = corpus.case.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    if let Err(why) = check_case(&good, &corpus.base, case) {
+                    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_case(&good, &corpus.base, case)));
+                    if let Err(why) = checked.unwrap_or_else(|_| Err("the check panicked (see above)".into())) {
                         failures.lock().unwrap().push(format!("--- {}: {why}", case.name));
                     }
                 }
@@ -98,32 +99,9 @@ fn check_case(good: &common::Project, base: &Base, case: &Case) -> Result<(), St
     let root = project.dir.path().to_str().unwrap().to_string();
     let fill = |text: &str| text.replace("{root}", &root);
     let before = snapshot(project.dir.path());
-    let base_lines = base.manifest.lines().count();
-    let mut manifest = match &case.manifest {
-        Some(text) => text.clone(),
-        None => base.manifest.clone() + case.append.as_deref().unwrap_or(""),
-    };
-    for [from, to] in &case.edit {
-        if !manifest.contains(from.as_str()) {
-            return Err(format!("the manifest has no `{from}` to edit"));
-        }
-        manifest = manifest.replacen(from.as_str(), to, 1);
-    }
-    project.write("pipeline.toml", &fill(&manifest));
-    for (path, text) in &case.files {
-        project.write(path, &fill(text));
-    }
-    for path in &case.remove {
-        let path = project.path(path);
-        let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir_all(&path));
-    }
-    for (link, target) in &case.symlinks {
-        let link = project.path(link);
-        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(fill(target), &link).unwrap();
-    }
+    apply_case(&project, base, case, &fill)?;
     let inputs = snapshot_of(project.dir.path(), &["data"]);
+    let base_lines = base.manifest.lines().count();
     let expect: Vec<String> = case.expect.iter().map(|f| fill(&relative_lines(f, base_lines))).collect();
     if let Some(what) = &case.corrupt {
         return check_corrupt_cache(&project, what, case.exit, &expect);
@@ -150,6 +128,35 @@ fn check_case(good: &common::Project, base: &Base, case: &Case) -> Result<(), St
         changed if changed.is_empty() => Ok(()),
         changed => Err(format!("the failed run changed the cache, the results or the inputs: {changed:?}")),
     }
+}
+
+/// Writes the case's manifest, files and links and removes what it removes.
+fn apply_case(project: &common::Project, base: &Base, case: &Case, fill: &dyn Fn(&str) -> String) -> Result<(), String> {
+    let mut manifest = match &case.manifest {
+        Some(text) => text.clone(),
+        None => base.manifest.clone() + case.append.as_deref().unwrap_or(""),
+    };
+    for [from, to] in &case.edit {
+        if !manifest.contains(from.as_str()) {
+            return Err(format!("the manifest has no `{from}` to edit"));
+        }
+        manifest = manifest.replacen(from.as_str(), to, 1);
+    }
+    project.write("pipeline.toml", &fill(&manifest));
+    for (path, text) in &case.files {
+        project.write(path, &fill(text));
+    }
+    for path in &case.remove {
+        let path = project.path(path);
+        let _ = std::fs::remove_file(&path).or_else(|_| std::fs::remove_dir_all(&path));
+    }
+    for (link, target) in &case.symlinks {
+        let link = project.path(link);
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(fill(target), &link).map_err(|e| format!("linking {}: {e}", link.display()))?;
+    }
+    Ok(())
 }
 
 /// A damaged cache file (`run_record`: a run record; `last_record`: the record of a stage's last
