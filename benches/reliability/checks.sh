@@ -74,12 +74,19 @@ alive() { ps -eo args= | grep -F -- "$1" | grep -vc -e grep -e "pipeline.toml" |
 sigkill_loop() {
   local kills=$1 dir="$work/sigkill" survived=0 early=0 mid=0 orphans=0 i pid why start
   new_project "$dir"
+  # Kill moments are drawn over the length of one clean run (after the binary is in the page cache).
+  pipeline "$dir" run pipeline.toml > /dev/null 2>&1
+  set_seed "$dir" -1
+  local t0 window
+  t0=$(date +%s%N)
+  pipeline "$dir" run pipeline.toml > /dev/null 2>&1
+  window=$(( ($(date +%s%N) - t0) / 1000000 ))
   start=$SECONDS
   for i in $(seq 1 "$kills"); do
     set_seed "$dir" "$i"
     pipeline "$dir" run pipeline.toml > "$dir/killed.log" 2>&1 &
     pid=$!
-    sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", r / 32767 * 1.3 }')"
+    sleep "$(awk -v r="$RANDOM" -v w="$window" 'BEGIN { printf "%.3f", r / 32767 * w / 1000 }')"
     if kill -KILL "$pid" 2>/dev/null; then early=$((early + 1)); fi
     wait "$pid" 2>/dev/null || true
     sleep 0.1
@@ -94,7 +101,7 @@ sigkill_loop() {
       echo "  kill $i: $why"
     fi
   done
-  echo "sigkill: $survived/$kills survived ($early killed before the run ended; stage processes alive after the kill: $orphans, after $mid kills; $((SECONDS - start)) s)"
+  echo "sigkill: $survived/$kills survived ($early killed before the run ended, at random moments over ${window} ms; stage processes alive after the kill: $orphans, after $mid kills; $((SECONDS - start)) s)"
   [ "$survived" -eq "$kills" ]
 }
 
