@@ -43,6 +43,15 @@ pub fn read_mc_csv(
 ) -> Result<CsvTable, StageError> {
     let bytes = std::fs::read(path)
         .map_err(|e| StageError::io(format!("reading `{}`", path.display()), e))?;
+    if is_blank(&bytes) {
+        return Err(StageError::failed(format!(
+            "{}: the file is empty; a multiple-choice table needs a header line {} (and \
+             optionally answer) and one row per question: check that input `table` names the \
+             right file and that it was saved completely",
+            path.display(),
+            REQUIRED.join(",")
+        )));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(bytes.as_slice());
@@ -91,7 +100,20 @@ pub fn read_mc_csv(
         }
     }
     problems.into_result()?;
+    if table.rows.is_empty() {
+        return Err(StageError::failed(format!(
+            "{}:1: the table has a header but no rows, so no questions; add one row per \
+             question under the header, or bind input `table` to the file that has them",
+            path.display()
+        )));
+    }
     Ok(table)
+}
+
+/// Whether the file holds nothing but whitespace (and a UTF-8 byte order mark).
+fn is_blank(bytes: &[u8]) -> bool {
+    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    text.iter().all(u8::is_ascii_whitespace)
 }
 
 /// The bytes the reader consumed for one record (`start..end`, clamped to the file).

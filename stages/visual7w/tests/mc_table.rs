@@ -154,6 +154,27 @@ fn a_question_of_spaces_only_is_empty_even_when_quoted() {
 }
 
 #[test]
+fn an_empty_file_and_a_header_without_rows_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("test.csv");
+    for (text, expected) in [
+        ("", "test.csv: the file is empty"),
+        ("\u{feff}\n  \n", "test.csv: the file is empty"),
+        (
+            "ID,img_path,Question,A,B,C,D\n",
+            "test.csv:1: the table has a header but no rows",
+        ),
+    ] {
+        std::fs::write(&table, text).unwrap();
+        let error = run_stage(&McTable, &params(None), &[("table", &table)])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains(expected), "{text:?}: {error}");
+    }
+}
+
+#[test]
 fn the_table_is_named_after_its_split() {
     let table = fixtures().join("contest/train.csv");
     let mut params = params(None);
