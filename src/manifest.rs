@@ -60,21 +60,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
         }
     };
     check_keys(&source, &document, &TOP_LEVEL_KEYS, "top-level", &mut errors);
-    let manifest_dir = absolute_dir(path);
-    let settings = document.get("pipeline").map(|e| e.value.clone());
-    if let Some(settings) = &settings {
-        check_keys(&source, settings, &PIPELINE_KEYS, "[pipeline]", &mut errors);
-    }
+    let settings = pipeline_settings(&source, &document, &mut errors);
     let setting = |key: &str| settings.as_ref().and_then(|s| s.get(key)).map(|e| string_entry(&source, e, &mut Diagnostics::default()));
-    let root = match setting("root").flatten() {
-        Some(root) => normalize(&manifest_dir.join(root)),
-        None => manifest_dir.clone(),
-    };
+    let root = project_root(&source, settings.as_ref(), &absolute_dir(path), &mut errors);
     let cache_dir = setting("cache").flatten().map(|cache| normalize(&root.join(cache)));
-    for key in ["root", "cache"] {
-        if let Some(entry) = settings.as_ref().and_then(|s| s.get(key)) {
-            string_entry(&source, entry, &mut errors);
-        }
+    if let Some(entry) = settings.as_ref().and_then(|s| s.get("cache")) {
+        string_entry(&source, entry, &mut errors);
     }
     let external = external::allowed_roots(&source, settings.as_ref(), &root, &mut errors);
     let max_instances = crate::expand::max_instances(&source, settings.as_ref(), &mut errors);
@@ -90,11 +81,43 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
     Ok(Manifest { source, root, cache_dir, external, max_instances, vars, stages })
 }
 
+/// The `[pipeline]` table, if the manifest has one and it is a table; its keys are checked.
+fn pipeline_settings(source: &SourceFile, document: &SValue, errors: &mut Diagnostics) -> Option<SValue> {
+    let entry = document.get("pipeline")?;
+    if entry.value.as_table().is_none() {
+        let message = format!("`pipeline` must be a table of settings, not {}", entry.value.type_name());
+        errors.push(Diagnostic::new(source, Some(entry.value.span.clone()), message)
+            .with_hint(format!("write the settings under a [pipeline] header, e.g. [pipeline] root = \".\"; valid keys: {}", PIPELINE_KEYS.join(", "))));
+        return None;
+    }
+    check_keys(source, &entry.value, &PIPELINE_KEYS, "[pipeline]", errors);
+    Some(entry.value.clone())
+}
+
+/// `[pipeline] root` joined to the manifest's folder (that folder without it); a root that is
+/// not an existing folder is reported at its value.
+fn project_root(source: &SourceFile, settings: Option<&SValue>, manifest_dir: &Path, errors: &mut Diagnostics) -> PathBuf {
+    let Some(entry) = settings.and_then(|s| s.get("root")) else { return manifest_dir.to_path_buf() };
+    let Some(written) = string_entry(source, entry, errors) else { return manifest_dir.to_path_buf() };
+    let root = normalize(&manifest_dir.join(&written));
+    if !root.is_dir() {
+        let what = if root.exists() { "is not a folder" } else { "does not exist" };
+        errors.push(Diagnostic::new(source, Some(entry.value.span.clone()), format!("the project root `{written}` {what} (looked for `{}`)", root.display()))
+            .with_hint(format!("`root` is relative to the manifest's folder `{}`; create the folder or correct the path", manifest_dir.display())));
+    }
+    root
+}
+
 impl Manifest {
     /// `Err((message, hint))` when input `shown`, at `path`, lies outside the root and outside
     /// every `[pipeline] external` folder.
     pub fn check_input_path(&self, shown: &str, path: &Path) -> Result<(), (String, String)> {
         external::check_input(&self.root, &self.external, shown, path)
+    }
+
+    /// Like [`Self::check_input_path`], for the symlinks inside the input folder `path`.
+    pub fn check_input_folder(&self, shown: &str, path: &Path) -> Result<(), (String, String)> {
+        external::check_folder(&self.root, &self.external, shown, path)
     }
 }
 
