@@ -1,6 +1,8 @@
 //! Input references: `@stage`, `@stage/path/in/output`, `@train[seed=1]/model.bin`, or a path
 //! relative to the project root.
 
+use crate::value::{SKind, SValue};
+
 /// A parsed input reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reference {
@@ -45,6 +47,40 @@ pub fn parse(text: &str) -> Result<Reference, String> {
     Ok(Reference::Output { stage: stage.to_string(), selector, subpath })
 }
 
+/// Why `@stage[selector]` selects no instance of `stage`, whose `[stage.NAME]` table has the
+/// given `matrix` (if any): `(message, hint)`. `selector` is normalized (see [`parse`]).
+pub fn explain_no_instance(stage: &str, selector: &str, matrix: Option<&SValue>) -> (String, String) {
+    let axes: Vec<(&str, Vec<String>)> = matrix.and_then(SValue::as_table).unwrap_or_default().iter()
+        .map(|axis| (axis.key.as_str(), axis_values(&axis.value)))
+        .collect();
+    let example = || axes.iter().map(|(key, values)| format!("{key}={}", values.first().map_or("...", String::as_str))).collect::<Vec<_>>().join(",");
+    if axes.is_empty() {
+        return (format!("stage `{stage}` has no matrix, so `[{selector}]` selects nothing"), format!("write `@{stage}`"));
+    }
+    let listed = axes.iter().map(|(key, _)| format!("`{key}`")).collect::<Vec<_>>().join(", ");
+    let chosen: Vec<(&str, &str)> = selector.split(',').filter_map(|pair| pair.split_once('=')).collect();
+    if let Some((key, _)) = chosen.iter().find(|(key, _)| !axes.iter().any(|(axis, _)| axis == key)) {
+        return (format!("stage `{stage}` has no axis `{key}`; its matrix axes: {listed}"), format!("select one value of each axis: `@{stage}[{}]`", example()));
+    }
+    if let Some((axis, _)) = axes.iter().find(|(axis, _)| !chosen.iter().any(|(key, _)| key == axis)) {
+        return (format!("`[{selector}]` gives no value for axis `{axis}` of stage `{stage}` (its axes: {listed})"), format!("select one value of each axis: `@{stage}[{}]`", example()));
+    }
+    for (key, value) in chosen {
+        if let Some((_, values)) = axes.iter().find(|(axis, values)| *axis == key && !values.iter().any(|v| v == value)) {
+            return (format!("stage `{stage}` has no instance with `{key}` = {value}"), format!("the values of `{key}`: {}", values.join(", ")));
+        }
+    }
+    (format!("`[{selector}]` selects no instance of stage `{stage}`"), format!("select one value of each axis: `@{stage}[{}]`", example()))
+}
+
+/// The values of one matrix axis, as instance names show them.
+fn axis_values(axis: &SValue) -> Vec<String> {
+    match &axis.kind {
+        SKind::Array(values) => values.iter().map(SValue::display).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// `seed=1, lr=2e-5` -> `lr=2e-5,seed=1`, the order instance names use.
 fn normalize_selector(selector: &str) -> Result<String, String> {
     let mut pairs = Vec::new();
@@ -79,5 +115,16 @@ mod tests {
         );
         assert!(parse("@train/../x").is_err());
         assert!(parse("@").is_err());
+    }
+
+    #[test]
+    fn says_why_a_selector_selects_nothing() {
+        let document = crate::value::parse_document("matrix = { n = [1, 2], lr = [\"a\"] }").expect("valid TOML");
+        let matrix = &document.get("matrix").expect("a matrix").value;
+        let explain = |selector: &str| explain_no_instance("count", selector, Some(matrix)).0;
+        assert!(explain("m=1").contains("stage `count` has no axis `m`; its matrix axes: `n`, `lr`"), "{}", explain("m=1"));
+        assert!(explain("n=1").contains("no value for axis `lr`"), "{}", explain("n=1"));
+        assert!(explain("lr=a,n=3").contains("no instance with `n` = 3"), "{}", explain("lr=a,n=3"));
+        assert!(explain_no_instance("prepare", "n=1", None).0.contains("has no matrix"));
     }
 }
