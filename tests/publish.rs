@@ -167,3 +167,30 @@ fn plain_progress_lines_give_no_eta_before_the_first_item() {
     assert!(!result.stderr.contains("ETA NaN") && !result.stderr.contains("ETA inf"), "{}", result.stderr);
     assert!(result.stderr.contains("count 4/4"), "{}", result.stderr);
 }
+
+/// A file is never published where a folder is that the stage did not publish (nor a folder where
+/// such a file is): what is there is left alone. A stage whose result changed kind replaces its
+/// own earlier publish.
+#[test]
+fn a_destination_of_the_other_kind_is_replaced_only_when_the_stage_published_it() {
+    let manifest = |script: &str, output: &str| {
+        format!("[stage.make]\nkind = \"exec\"\ncmd = [\"sh\", \"-c\", '''{script}''']\noutputs = [\"{output}\"]\n\n[stage.ship]\nkind = \"publish\"\ninputs = {{ it = \"@make/thing\" }}\npath = \"results/thing\"\n")
+    };
+    let folder = manifest("mkdir \"$PIPELINE_OUT/thing\"; echo a > \"$PIPELINE_OUT/thing/a.txt\"", "thing/");
+    let file = manifest("echo file > \"$PIPELINE_OUT/thing\"", "thing");
+    let project = Project::new(&file);
+    project.write("results/thing/notes.txt", "mine\n");
+    let refused = project.run(&[]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("cannot publish `results/thing`: a folder is there, which stage `ship` did not publish"), "{}", refused.stderr);
+    assert_eq!(project.read("results/thing/notes.txt"), "mine\n");
+
+    std::fs::remove_dir_all(project.path("results/thing")).unwrap();
+    for (round, text) in [&folder, &file, &folder].into_iter().enumerate() {
+        project.write("pipeline.toml", text);
+        let result = project.run(&[]);
+        assert_eq!(result.code, 0, "round {round}: {}", result.stderr);
+        assert_eq!(project.path("results/thing").is_dir(), text == &folder, "round {round}");
+    }
+    assert_eq!(project.read("results/thing/a.txt"), "a\n");
+}
