@@ -16,6 +16,8 @@ use crate::reference::{self, Reference};
 use crate::registry::Registry;
 use crate::value::{SKind, SValue};
 
+mod destinations;
+
 /// Keys of a stage table that belong to the engine; every other key is a plugin parameter.
 pub const ENGINE_KEYS: [&str; 6] = ["kind", "inputs", "matrix", "resources", "always_run", "desc"];
 
@@ -74,7 +76,7 @@ impl Plan {
     pub fn from_manifest(manifest: Manifest, registry: &Registry) -> Result<Plan, Diagnostics> {
         let mut errors = Diagnostics::default();
         let instances = expand(&manifest, &mut errors);
-        let mut builder = Builder { manifest: &manifest, registry, errors: &mut errors, names: HashMap::new(), bases: HashMap::new() };
+        let mut builder = Builder { manifest: &manifest, registry, errors: &mut errors, names: HashMap::new(), bases: HashMap::new(), folders: HashMap::new() };
         let stages = builder.stages(&instances);
         errors.into_result()?;
         let graph = StageGraph::new(&stages);
@@ -102,6 +104,8 @@ struct Builder<'a> {
     names: HashMap<String, usize>,
     /// Stage table name -> the indices of its instances, in order, for `@stage` references.
     bases: HashMap<String, Vec<usize>>,
+    /// Input folders whose symlinks were checked, with the problem found (message, hint).
+    folders: HashMap<PathBuf, Option<(String, String)>>,
 }
 
 struct Partial {
@@ -270,43 +274,19 @@ impl Builder<'_> {
     /// Resolves one reference of stage `index`.
     fn resolve(&mut self, index: usize, value: &SValue, instances: &[Instance], outputs: &[Option<Vec<String>>]) -> Vec<InputSource> {
         let text = value.as_str().expect("inputs are strings");
-        let span = value.span.clone();
         match reference::parse(text) {
             Err(message) => {
-                self.error(span, message);
+                self.error(value.span.clone(), message);
                 Vec::new()
             }
-            Ok(Reference::Path(shown)) => {
-                let path = manifest::normalize(&self.manifest.root.join(&shown));
-                if !path.exists() {
-                    self.error(span, format!("input file `{shown}` does not exist (looked for `{}`)", path.display()))
-                        .hint = Some("paths are relative to the project root; `@stage/...` names another stage's output".to_string());
-                } else if let Err((message, hint)) = self.manifest.check_input_path(&shown, &path) {
-                    self.error(span, message).hint = Some(hint);
-                }
-                vec![InputSource::Path { path, shown }]
-            }
+            Ok(Reference::Path(shown)) => vec![self.resolve_path(shown, value.span.clone())],
             Ok(Reference::Output { stage, selector, subpath }) => {
-                let targets: Vec<usize> = match &selector {
-                    Some(selector) => self.names.get(&format!("{stage}[{selector}]")).copied().into_iter().collect(),
-                    None => self.bases.get(&stage).cloned().unwrap_or_default(),
-                };
-                if targets.is_empty() {
-                    let bases: Vec<&str> = self.manifest.stages.iter().map(|decl| decl.name.as_str()).collect();
-                    let hint = did_you_mean(&stage, bases.iter().copied())
-                        .map_or_else(|| format!("stages: {}", bases.join(", ")), |close| format!("did you mean `@{close}`?"));
-                    self.error(span, format!("`{text}` refers to no stage")).hint = Some(hint);
-                    return Vec::new();
-                }
-                if targets.contains(&index) {
-                    self.error(span, format!("stage `{}` takes its own output as input", instances[index].name));
-                    return Vec::new();
-                }
+                let Some(targets) = self.output_targets(index, text, &stage, selector.as_deref(), value.span.clone(), instances) else { return Vec::new() };
                 for &target in &targets {
                     if let Some(Some(declared)) = outputs.get(target) {
                         if !subpath.is_empty() && !declares(declared, &subpath) {
                             let list = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
-                            self.error(span.clone(), format!("stage `{}` declares no output `{subpath}`", instances[target].name))
+                            self.error(value.span.clone(), format!("stage `{}` declares no output `{subpath}`", instances[target].name))
                                 .hint = Some(format!("its declared outputs: {list}"));
                         }
                     }
@@ -316,23 +296,50 @@ impl Builder<'_> {
         }
     }
 
-    fn check_publishes(&mut self, stages: &[PlannedStage], instances: &[Instance]) {
-        let mut seen: HashMap<String, String> = HashMap::new();
-        for (stage, instance) in stages.iter().zip(instances) {
-            let mark = self.errors.mark();
-            for (_, destination) in stage.stage.publishes() {
-                let span = instance.table.get("path").map_or(instance.name_span.clone(), |e| e.value.span.clone());
-                let normalized = manifest::normalize(Path::new(&destination));
-                let first = normalized.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
-                if matches!(first.as_deref(), Some(".git" | "cache")) {
-                    self.error(span.clone(), format!("stage `{}` may not publish into `{destination}`", stage.name));
-                }
-                if let Some(other) = seen.insert(normalized.display().to_string(), stage.name.clone()) {
-                    self.error(span, format!("stages `{other}` and `{}` both publish `{destination}`", stage.name));
-                }
+    /// A path input: it must exist and lie inside the root (or an external folder), and so must
+    /// the symlinks inside it when it is a folder (each folder walked once per plan).
+    fn resolve_path(&mut self, shown: String, span: Range<usize>) -> InputSource {
+        let path = manifest::normalize(&self.manifest.root.join(&shown));
+        if !path.exists() {
+            self.error(span, format!("input file `{shown}` does not exist (looked for `{}`)", path.display()))
+                .hint = Some("paths are relative to the project root; `@stage/...` names another stage's output".to_string());
+        } else if let Err((message, hint)) = self.manifest.check_input_path(&shown, &path) {
+            self.error(span, message).hint = Some(hint);
+        } else if path.is_dir() {
+            let manifest = self.manifest;
+            let checked = self.folders.entry(path.clone()).or_insert_with(|| manifest.check_input_folder(&shown, &path).err());
+            if let Some((message, hint)) = checked.clone() {
+                self.error(span, message).hint = Some(hint);
             }
-            self.errors.fold_instance(mark, &instance.base);
         }
+        InputSource::Path { path, shown }
+    }
+
+    /// The instances `@stage` or `@stage[selector]` (written `text`) names, or `None` once the
+    /// problem is reported.
+    fn output_targets(&mut self, index: usize, text: &str, stage: &str, selector: Option<&str>, span: Range<usize>, instances: &[Instance]) -> Option<Vec<usize>> {
+        let targets: Vec<usize> = match selector {
+            Some(selector) => self.names.get(&format!("{stage}[{selector}]")).copied().into_iter().collect(),
+            None => self.bases.get(stage).cloned().unwrap_or_default(),
+        };
+        let declared = self.manifest.stages.iter().find(|decl| decl.name == stage);
+        if let (true, Some(selector), Some(decl)) = (targets.is_empty(), selector, declared) {
+            let (message, hint) = reference::explain_no_instance(stage, selector, decl.table.get("matrix").map(|m| &m.value));
+            self.error(span, format!("`{text}` selects no instance: {message}")).hint = Some(hint);
+            return None;
+        }
+        if targets.is_empty() {
+            let bases: Vec<&str> = self.manifest.stages.iter().map(|decl| decl.name.as_str()).collect();
+            let hint = did_you_mean(stage, bases.iter().copied())
+                .map_or_else(|| format!("stages: {}", bases.join(", ")), |close| format!("did you mean `@{close}`?"));
+            self.error(span, format!("`{text}` refers to no stage")).hint = Some(hint);
+            return None;
+        }
+        if targets.contains(&index) {
+            self.error(span, format!("stage `{}` takes its own output as input", instances[index].name));
+            return None;
+        }
+        Some(targets)
     }
 }
 
