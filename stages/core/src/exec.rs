@@ -2,7 +2,8 @@
 //!
 //! The program runs in the project root with its output directory in `PIPELINE_OUT` and each
 //! input in `PIPELINE_INPUT_<NAME>`. Its stdout and stderr go to the stage log. A line of the form
-//! `::progress DONE/TOTAL` drives the stage's progress bar.
+//! `::progress DONE/TOTAL` drives the stage's progress bar. On Linux the program dies with the
+//! engine and sees its inputs read-only where the system permits (`exec/sandbox.rs`).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -16,6 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod placeholders;
+mod sandbox;
 
 pub struct Exec;
 
@@ -81,6 +83,8 @@ impl Stage for Exec {
             command.env(input_env_name(name), join_paths(paths));
         }
         set_process_group(&mut command);
+        let inputs: Vec<PathBuf> = ctx.inputs.values().flatten().cloned().collect();
+        sandbox::confine(&mut command, &inputs, ctx.out_dir);
         let mut child = command.spawn().map_err(|e| {
             StageError::failed(format!(
                 "cannot start `{}`: {e} (is it installed and on PATH?)",
@@ -90,7 +94,7 @@ impl Stage for Exec {
         let tail = pump_output(&mut child, ctx)?;
         let status = child.wait().map_err(|e| StageError::io("waiting for the program", e))?;
         if status.success() {
-            Ok(())
+            check_file_outputs(&params.outputs, ctx.out_dir)
         } else {
             Err(StageError::failed(format!(
                 "`{}` {status}; its last lines:\n{}",
@@ -98,6 +102,18 @@ impl Stage for Exec {
                 tail.join("\n")
             )))
         }
+    }
+}
+
+/// An output declared without a trailing `/` is a file (the engine checks that `x/` is a folder).
+fn check_file_outputs(outputs: &[String], out_dir: &std::path::Path) -> Result<(), StageError> {
+    let folder = outputs.iter().find(|output| !output.ends_with('/') && out_dir.join(output).is_dir());
+    match folder {
+        None => Ok(()),
+        Some(output) => Err(StageError::failed(format!(
+            "the program wrote a folder where its declared output `{output}` is a file: declare it as \
+             `{output}/` in `outputs` if a folder is what it makes"
+        ))),
     }
 }
 
