@@ -14,7 +14,7 @@ use crate::job::{Engine, Grant, JobError, Prepared, Upstream};
 use crate::ledger::{self, LedgerEntry, Outcome, now_unix};
 use crate::progress::{Reporter, StageProgress};
 use crate::resources::Pool;
-use crate::store::{RunRecord, Store};
+use crate::store::RunRecord;
 
 /// A prepared stage, and its cached record when it is a hit (looked up by the preparing thread).
 type Keyed = (Prepared, Option<Hit>);
@@ -118,7 +118,7 @@ fn prepare_stages(engine: &Engine<'_>, queue: &Mutex<mpsc::Receiver<Work>>, send
         let Ok(Ok(Work { index, upstream, forced })) = next else { return };
         let keyed = engine.prepare(index, &upstream).map(|mut prepared| {
             prepared.force |= forced;
-            let hit = if prepared.force { None } else { engine.store.lookup(&prepared.key) };
+            let hit = if prepared.force { None } else { engine.lookup(&prepared.key) };
             let hit = hit.map(|record| {
                 let stage = &engine.plan.stages[index].name;
                 let last_current = engine.store.last(&engine.pipeline_id, stage).is_some_and(|last| last.key == record.key);

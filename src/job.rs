@@ -8,6 +8,7 @@ use std::time::Instant;
 use pipeline_api::{CancelToken, StageContext, StageError};
 
 use crate::hashing::{ContentHasher, Snapshot};
+use crate::output_check;
 use crate::key::{KEY_SCHEMA, KeyManifest};
 use crate::ledger::now_unix;
 use crate::plan::{InputSource, Plan, PlannedStage};
@@ -60,6 +61,8 @@ pub struct Prepared {
     pub input_paths: BTreeMap<String, Vec<PathBuf>>,
     /// Run even if the key is cached (`--force`, `always_run`).
     pub force: bool,
+    /// The other stages' outputs this stage reads: (stage index, output digest), once each.
+    pub upstream: Vec<(usize, String)>,
     snapshots: Vec<(PathBuf, Snapshot)>,
 }
 
@@ -96,9 +99,14 @@ impl Engine<'_> {
         let mut sources = BTreeMap::new();
         let mut input_paths = BTreeMap::new();
         let mut snapshots = Vec::new();
+        let mut objects = Vec::new();
         for (name, bound) in &stage.inputs {
             let (mut digests, mut shown, mut paths) = (Vec::new(), Vec::new(), Vec::new());
             for source in bound {
+                if let InputSource::Output { stage, .. } = source {
+                    let digest = upstream.digest(*stage).expect("upstream stages finish first");
+                    objects.push((*stage, digest.to_string()));
+                }
                 let (path, digest) = self.input(source, upstream, &mut snapshots)?;
                 digests.push(digest);
                 shown.push(self.describe(source));
@@ -117,7 +125,9 @@ impl Engine<'_> {
         };
         let key = manifest.key();
         let force = stage.always_run;
-        Ok(Prepared { index, manifest, key, sources, input_paths, force, snapshots })
+        objects.sort();
+        objects.dedup();
+        Ok(Prepared { index, manifest, key, sources, input_paths, force, upstream: objects, snapshots })
     }
 
     fn input<U: Upstream + ?Sized>(&self, source: &InputSource, upstream: &U, snapshots: &mut Vec<(PathBuf, Snapshot)>) -> Result<(PathBuf, String), JobError> {
@@ -159,23 +169,45 @@ impl Engine<'_> {
         let stage = &self.plan.stages[prepared.index];
         let _lock = self.store.lock(&prepared.key, on_wait).map_err(JobError::io("taking the stage lock"))?;
         if !prepared.force {
-            if let Some(record) = self.store.lookup(&prepared.key) {
+            if let Some(record) = self.lookup(&prepared.key) {
                 return Ok((record, false));
             }
         }
-        let staging = self.store.staging(&prepared.key);
-        let out_dir = staging.join("out");
-        if !stage.stage.resumable() {
-            store::remove_tree(&staging).map_err(JobError::io("clearing the staging folder"))?;
-        }
+        let attempt = self.attempt_folder(stage, &prepared.key)?;
+        let out_dir = attempt.join("out");
         std::fs::create_dir_all(&out_dir).map_err(JobError::io("creating the staging folder"))?;
         let started = Instant::now();
-        self.run_plugin(stage, prepared, &out_dir, grant, progress)?;
+        let guard = self.guard_inputs(prepared);
+        let ran = self.run_plugin(stage, prepared, &out_dir, grant, progress);
+        self.check_guard(&stage.name, guard)?;
+        ran?;
         self.check_inputs(prepared)?;
-        check_outputs(stage, &out_dir)?;
+        output_check::check_outputs(&stage.stage.outputs(), &out_dir)?;
         let record = self.commit(stage, prepared, &out_dir, started)?;
-        store::remove_tree(&staging).map_err(JobError::io("removing the staging folder"))?;
+        store::remove_tree(&attempt).map_err(JobError::io("removing the staging folder"))?;
+        // Empty now unless a late writer of a killed run still holds an earlier attempt.
+        let _ = std::fs::remove_dir(self.store.staging(&prepared.key));
         Ok((record, true))
+    }
+
+    /// Where this attempt at `key` runs. A resumable stage always gets `staging/<key>/` (marked
+    /// `.resumable`, so it is kept for the next attempt to resume from); any other a fresh
+    /// `staging/<key>/<pid>-<n>/`, after earlier attempts are cleared as far as possible: a
+    /// program left over from a killed run may still write into its own attempt's folder, never
+    /// into this one.
+    fn attempt_folder(&self, stage: &PlannedStage, key: &str) -> Result<PathBuf, JobError> {
+        let staging = self.store.staging(key);
+        if stage.stage.resumable() {
+            std::fs::create_dir_all(&staging).map_err(JobError::io("creating the staging folder"))?;
+            std::fs::write(staging.join(store::RESUMABLE_MARKER), b"")
+                .map_err(JobError::io("marking the staging folder resumable"))?;
+            return Ok(staging);
+        }
+        if let Err(error) = store::remove_tree(&staging) {
+            tracing::debug!("an earlier attempt's staging folder is still being written: {error}");
+        }
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        Ok(staging.join(format!("attempt-{}-{nanos}", std::process::id())))
     }
 
     fn run_plugin(&self, stage: &PlannedStage, prepared: &Prepared, out_dir: &Path, grant: &Grant, progress: &StageProgress) -> Result<(), JobError> {
@@ -231,18 +263,4 @@ impl Engine<'_> {
         self.store.put_record(&record).map_err(JobError::io("writing the run record"))?;
         Ok(record)
     }
-}
-
-fn check_outputs(stage: &PlannedStage, out_dir: &Path) -> Result<(), JobError> {
-    let missing: Vec<String> = stage.stage.outputs().into_iter()
-        .filter(|output| !out_dir.join(output.trim_end_matches('/')).exists())
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(JobError::Invalid(format!(
-        "the stage finished without writing its declared output{} {}; nothing was cached",
-        if missing.len() == 1 { "" } else { "s" },
-        missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
-    )))
 }

@@ -56,6 +56,9 @@ pub trait Store: Send + Sync {
     fn put_record(&self, record: &RunRecord) -> io::Result<()>;
     /// Where the output with `digest` lives.
     fn output_path(&self, digest: &str) -> PathBuf;
+    /// Takes a damaged output out of the store, so that every key whose result it was misses
+    /// and is recomputed. Moved aside first: no reader ever sees it half removed.
+    fn discard_output(&self, digest: &str) -> io::Result<()>;
 }
 
 /// The cache in a local folder.
@@ -219,6 +222,17 @@ impl Store for LocalStore {
 
     fn output_path(&self, digest: &str) -> PathBuf {
         self.objects_dir().join(&digest[..2.min(digest.len())]).join(digest)
+    }
+
+    fn discard_output(&self, digest: &str) -> io::Result<()> {
+        let path = self.output_path(digest);
+        // Hidden names in a shard are not outputs (see `outputs`).
+        let aside = temp_sibling(&path);
+        match std::fs::rename(&path, &aside) {
+            Ok(()) => remove_tree(&aside),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use common::{Project, files_below, sh_stage};
 const MAKE_FILES: &str = r#"[stage.make]
 kind = "exec"
 cmd = ["sh", "-c", '''mkdir -p "$PIPELINE_OUT/files/sub"; for i in $(seq 1 200); do echo "file $i" > "$PIPELINE_OUT/files/f$i.txt"; done; echo deep > "$PIPELINE_OUT/files/sub/deep.txt"''']
-outputs = ["files"]
+outputs = ["files/"]
 
 [stage.ship]
 kind = "publish"

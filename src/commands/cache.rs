@@ -113,7 +113,7 @@ fn verify(manifest: Option<&Path>, cache_flag: Option<&Path>, registry: &Registr
             damaged += 1;
             println!("damaged: output {digest} ({})", path.display());
             if repair {
-                remove_tree(path).map_err(CliError::io("removing a damaged output"))?;
+                store.discard_output(digest).map_err(CliError::io("removing a damaged output"))?;
             }
         }
     }
