@@ -84,7 +84,9 @@ sigkill_loop() {
   start=$SECONDS
   for i in $(seq 1 "$kills"); do
     set_seed "$dir" "$i"
-    pipeline "$dir" run pipeline.toml > "$dir/killed.log" 2>&1 &
+    # `exec` in a plain background subshell: $! is the engine's own pid (through the `pipeline`
+    # function, $! would be a wrapping shell, and killing it would leave the engine running).
+    (cd "$dir" && PIPELINE_CACHE_DIR="$dir/cache" exec "$BIN" run pipeline.toml) > "$dir/killed.log" 2>&1 &
     pid=$!
     sleep "$(awk -v r="$RANDOM" -v w="$window" 'BEGIN { printf "%.3f", r / 32767 * w / 1000 }')"
     if kill -KILL "$pid" 2>/dev/null; then early=$((early + 1)); fi
