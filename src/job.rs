@@ -192,7 +192,7 @@ impl Engine<'_> {
 
     /// Where this attempt at `key` runs. A resumable stage always gets `staging/<key>/` (marked
     /// `.resumable`, so it is kept for the next attempt to resume from); any other a fresh
-    /// `staging/<key>/<pid>-<n>/`, after earlier attempts are cleared as far as possible: a
+    /// `staging/<key>/attempt-<pid>-<time>/`, after earlier attempts are cleared as far as possible: a
     /// program left over from a killed run may still write into its own attempt's folder, never
     /// into this one.
     fn attempt_folder(&self, stage: &PlannedStage, key: &str) -> Result<PathBuf, JobError> {

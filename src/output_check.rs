@@ -19,7 +19,8 @@ pub fn check_outputs(declared: &[String], out_dir: &Path) -> Result<(), JobError
         let path = out_dir.join(output.trim_end_matches('/'));
         match std::fs::symlink_metadata(&path) {
             Err(_) => missing.push(format!("`{output}`")),
-            Ok(meta) if meta.is_symlink() => check_link(out_dir, &path)?,
+            // Links, declared or not, are checked by the walk below.
+            Ok(meta) if meta.is_symlink() => {}
             Ok(meta) if folder && !meta.is_dir() => {
                 return Err(JobError::Invalid(format!(
                     "the stage wrote a file where its declared output `{output}` is a folder (declare it as `{}` \

@@ -21,13 +21,7 @@ fn sigkill_mid_stage_leaves_nothing_complete_and_the_rerun_redoes_it() {
         "echo partial > \"$PIPELINE_OUT/out.txt\"; echo $$ > started.pid; sleep 30; echo complete > \"$PIPELINE_OUT/out.txt\"");
     manifest += "[stage.ship]\nkind = \"publish\"\ninputs = { f = \"@slow/out.txt\" }\npath = \"results/out.txt\"\n";
     let project = Project::new(&manifest);
-    let mut child = project.command(&["run", "pipeline.toml"]).spawn().unwrap();
-    wait_for(&project.path("started.pid"));
-    std::thread::sleep(Duration::from_millis(100));
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let stage_pid = project.read("started.pid").trim().parse::<i32>().unwrap();
-    assert_dies(stage_pid);
+    kill_engine_mid_stage(&project);
     std::fs::remove_file(project.path("started.pid")).unwrap();
 
     assert!(!project.path("results/out.txt").exists(), "a killed run published its output");
@@ -40,6 +34,19 @@ fn sigkill_mid_stage_leaves_nothing_complete_and_the_rerun_redoes_it() {
     assert_eq!(rerun.hits(), ["first"]);
     assert_eq!(rerun.ran(), ["ship", "slow"]);
     assert_eq!(project.read("results/out.txt"), "complete\n");
+}
+
+/// Starts `pipeline run`, SIGKILLs the engine's own pid once the stage's program wrote its pid to
+/// `started.pid`, and checks that the program died with it. Returns the program's pid.
+fn kill_engine_mid_stage(project: &Project) -> i32 {
+    let mut child = project.command(&["run", "pipeline.toml"]).spawn().unwrap();
+    wait_for(&project.path("started.pid"));
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().unwrap(); // SIGKILL, the engine's pid only
+    child.wait().unwrap();
+    let stage_pid = project.read("started.pid").trim().parse::<i32>().unwrap();
+    assert_dies(stage_pid);
+    stage_pid
 }
 
 /// The program a stage ran ends with the engine that started it (Linux: PR_SET_PDEATHSIG).
@@ -66,13 +73,7 @@ fn a_killed_engine_takes_its_program_along_and_a_late_writer_cannot_reach_the_re
         "echo $$ > started.pid; if [ -f second ]; then sleep 3; else (sleep 2; echo late > \"$PIPELINE_OUT/late.txt\") & sleep 30; fi; echo complete > \"$PIPELINE_OUT/out.txt\"");
     manifest += "[stage.ship]\nkind = \"publish\"\ninputs = { f = \"@slow\" }\npath = \"results/slow\"\n";
     let project = Project::new(&manifest);
-    let mut child = project.command(&["run", "pipeline.toml"]).spawn().unwrap();
-    wait_for(&project.path("started.pid"));
-    std::thread::sleep(Duration::from_millis(100));
-    child.kill().unwrap(); // SIGKILL, the engine's pid only
-    child.wait().unwrap();
-    let stage_pid = project.read("started.pid").trim().parse::<i32>().unwrap();
-    assert_dies(stage_pid);
+    let stage_pid = kill_engine_mid_stage(&project);
     project.write("second", "");
     let rerun = project.run(&[]);
     // The orphaned `sleep 30` of the first attempt is no longer needed.
