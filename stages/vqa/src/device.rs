@@ -1,6 +1,8 @@
 //! Where a stage computes: `device = "cpu"` (Burn's NdArray backend), `"cuda"` (the first GPU the
 //! engine granted the stage, else GPU 0) or `"cuda:N"` (Burn's CUDA backend, with kernel fusion
-//! and autotuning; needs a binary built with the `cuda` feature), and at which precision.
+//! and autotuning; needs a binary built with the `cuda` feature), or `"wgpu"` (Burn's WebGPU
+//! backend on the default Vulkan/Metal/DX12 adapter, the same CubeCL fusion and autotuning; the
+//! `wgpu` feature), and at which precision.
 
 use std::fmt;
 
@@ -19,6 +21,8 @@ pub enum DeviceSpec {
     Cpu,
     /// A CUDA GPU by index; `None` takes the first GPU granted to the stage.
     Cuda(Option<usize>),
+    /// The default WebGPU adapter (a Vulkan GPU, or Mesa's lavapipe on the CPU).
+    Wgpu,
 }
 
 impl TryFrom<String> for DeviceSpec {
@@ -27,12 +31,15 @@ impl TryFrom<String> for DeviceSpec {
         match text.as_str() {
             "cpu" => Ok(DeviceSpec::Cpu),
             "cuda" | "gpu" => Ok(DeviceSpec::Cuda(None)),
+            "wgpu" => Ok(DeviceSpec::Wgpu),
             other => other
                 .strip_prefix("cuda:")
                 .and_then(|n| n.parse().ok())
                 .map(|n| DeviceSpec::Cuda(Some(n)))
                 .ok_or_else(|| {
-                    format!("unknown device `{other}`: use \"cpu\", \"cuda\" or \"cuda:N\"")
+                    format!(
+                        "unknown device `{other}`: use \"cpu\", \"cuda\", \"cuda:N\" or \"wgpu\""
+                    )
                 }),
         }
     }
@@ -50,6 +57,7 @@ impl fmt::Display for DeviceSpec {
             DeviceSpec::Cpu => f.write_str("cpu"),
             DeviceSpec::Cuda(None) => f.write_str("cuda"),
             DeviceSpec::Cuda(Some(n)) => write!(f, "cuda:{n}"),
+            DeviceSpec::Wgpu => f.write_str("wgpu"),
         }
     }
 }
@@ -108,6 +116,7 @@ pub fn dispatch<J: OnBackend>(
             "precision \"bf16\" needs device \"cuda\": the CPU backend computes in f32 only",
         )),
         (DeviceSpec::Cuda(index), _) => cuda(index, compute.recompute, granted, job),
+        (DeviceSpec::Wgpu, _) => wgpu(compute.recompute, job),
     }
 }
 
@@ -154,6 +163,24 @@ fn cuda<J: OnBackend>(
     ))
 }
 
+/// The default WebGPU adapter, parameters in f32 (WGSL has no bf16: `Precision::Bf16` casts to
+/// a type the adapter lacks and fails at the first kernel).
+#[cfg(feature = "wgpu")]
+fn wgpu<J: OnBackend>(recompute: bool, job: J) -> Result<J::Output, StageError> {
+    let device = burn::backend::wgpu::WgpuDevice::default();
+    Ok(with_autodiff::<burn::backend::Wgpu<f32, i32>, J>(
+        recompute, device, job,
+    ))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu<J: OnBackend>(_recompute: bool, _job: J) -> Result<J::Output, StageError> {
+    Err(StageError::failed(
+        "this `pipeline` was built without WebGPU: rebuild with `cargo build --release --features wgpu`, \
+         or set `device = \"cpu\"`",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +191,7 @@ mod tests {
         assert_eq!(parse("cpu"), Ok(DeviceSpec::Cpu));
         assert_eq!(parse("cuda"), Ok(DeviceSpec::Cuda(None)));
         assert_eq!(parse("cuda:3"), Ok(DeviceSpec::Cuda(Some(3))));
+        assert_eq!(parse("wgpu"), Ok(DeviceSpec::Wgpu));
         assert!(parse("cuda:x").unwrap_err().contains("cuda:N"));
         assert!(parse("tpu").is_err());
         assert_eq!(String::from(DeviceSpec::Cuda(Some(1))), "cuda:1");

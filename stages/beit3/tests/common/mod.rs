@@ -1,6 +1,8 @@
 //! Shared helpers for the parity tests: fixture paths, safetensors reading, tensor comparison.
 #![allow(dead_code)]
 
+pub mod grads;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
