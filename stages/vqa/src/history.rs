@@ -21,6 +21,8 @@ pub struct StepRecord {
     pub accuracy: f64,
     /// Global gradient norm before clipping.
     pub grad_norm: f64,
+    /// Questions per second, averaged over the steps read from the device together (every
+    /// `log_every` steps and at the end of the epoch).
     pub samples_per_s: f64,
 }
 
@@ -35,6 +37,24 @@ pub struct EpochRecord {
     pub val_accuracy: Option<f64>,
     pub seconds: f64,
     pub samples_per_s: f64,
+}
+
+impl EpochRecord {
+    /// The line logged at the end of the epoch, out of `epochs`.
+    pub fn line(&self, epochs: usize) -> String {
+        let val = match (self.val_loss, self.val_accuracy) {
+            (Some(loss), Some(acc)) => format!(", val loss {loss:.4} acc {:.2}%", 100.0 * acc),
+            _ => String::new(),
+        };
+        format!(
+            "epoch {}/{epochs}: train loss {:.4} acc {:.2}%{val}, {:.1} s, {:.1} questions/s",
+            self.epoch,
+            self.train_loss,
+            100.0 * self.train_accuracy,
+            self.seconds,
+            self.samples_per_s
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -165,24 +165,25 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Splitter<'_> {
 }
 
 /// Scales all gradients so that their global L2 norm is at most `max_norm` (PyTorch's
-/// `clip_grad_norm_`); returns the norm before clipping.
+/// `clip_grad_norm_`: every gradient times `min(1, max_norm / (norm + 1e-6))`, exactly 1 below
+/// `max_norm`); returns the norm before clipping, `[1]`, or `None` when there are no gradients.
+///
+/// Nothing is read back to the host: the norm and the factor stay on the device, so a GPU's queue
+/// does not stall on every step.
 pub fn clip_global_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
     module: &M,
     grads: &mut GradientsParams,
     max_norm: Option<f64>,
-) -> f64 {
+) -> Option<Tensor<B::InnerBackend, 1>> {
     let mut norm = NormVisitor::<B::InnerBackend> { grads, sum: None };
     module.visit(&mut norm);
-    let total = norm
-        .sum
-        .map_or(0.0, |s| s.into_scalar().elem::<f64>().sqrt());
+    let total = norm.sum?.sqrt();
     if let Some(max_norm) = max_norm {
-        if total > max_norm {
-            let factor = max_norm / (total + 1e-6);
-            module.visit(&mut ScaleVisitor { grads, factor });
-        }
+        let wanted = Tensor::<B::InnerBackend, 1>::full([1], max_norm, &total.device());
+        let factor = wanted.div(total.clone().add_scalar(1e-6)).clamp_max(1.0);
+        module.visit(&mut ScaleVisitor { grads, factor });
     }
-    total
+    Some(total)
 }
 
 struct NormVisitor<'a, IB: Backend> {
@@ -202,16 +203,87 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for NormVisitor<'_, B::InnerBackend> {
     }
 }
 
-struct ScaleVisitor<'a> {
+struct ScaleVisitor<'a, IB: Backend> {
     grads: &'a mut GradientsParams,
-    factor: f64,
+    /// `[1]`, broadcast over each gradient.
+    factor: Tensor<IB, 1>,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for ScaleVisitor<'_> {
+impl<B: AutodiffBackend> ModuleVisitor<B> for ScaleVisitor<'_, B::InnerBackend> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         if let Some(grad) = self.grads.remove::<B::InnerBackend, D>(param.id) {
+            let factor = self.factor.clone().reshape([1; D]);
             self.grads
-                .register::<B::InnerBackend, D>(param.id, grad.mul_scalar(self.factor));
+                .register::<B::InnerBackend, D>(param.id, grad.mul(factor));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::Autodiff;
+    use burn::nn::{Linear, LinearConfig};
+    use burn_ndarray::NdArray;
+
+    use super::*;
+
+    type B = Autodiff<NdArray>;
+    type IB = NdArray;
+
+    /// A 2x2 linear layer whose gradients are weight = [[3, 0], [0, 0]], bias = [0, 4]: norm 5.
+    fn layer_and_grads() -> (Linear<B>, GradientsParams) {
+        let device = Default::default();
+        let layer = LinearConfig::new(2, 2).init::<B>(&device);
+        let mut grads = GradientsParams::new();
+        let weight = Tensor::<IB, 2>::from_floats([[3.0, 0.0], [0.0, 0.0]], &device);
+        let bias = Tensor::<IB, 1>::from_floats([0.0, 4.0], &device);
+        grads.register::<IB, 2>(layer.weight.id, weight);
+        grads.register::<IB, 1>(layer.bias.as_ref().unwrap().id, bias);
+        (layer, grads)
+    }
+
+    fn values(layer: &Linear<B>, grads: &GradientsParams) -> Vec<f32> {
+        let weight = grads.get::<IB, 2>(layer.weight.id).unwrap();
+        let bias = grads.get::<IB, 1>(layer.bias.as_ref().unwrap().id).unwrap();
+        let mut all = weight.into_data().to_vec::<f32>().unwrap();
+        all.extend(bias.into_data().to_vec::<f32>().unwrap());
+        all
+    }
+
+    fn clip(max_norm: Option<f64>) -> (f32, Vec<f32>) {
+        let (layer, mut grads) = layer_and_grads();
+        let norm = clip_global_norm::<B, _>(&layer, &mut grads, max_norm).unwrap();
+        (norm.into_scalar(), values(&layer, &grads))
+    }
+
+    #[test]
+    fn the_norm_is_the_global_l2_norm_before_clipping() {
+        for max_norm in [None, Some(10.0), Some(1.0)] {
+            assert_eq!(clip(max_norm).0, 5.0, "max_norm {max_norm:?}");
+        }
+    }
+
+    /// The factor `min(1, max_norm / (norm + 1e-6))` is exactly 1 below `max_norm`: the gradients
+    /// are unchanged to the bit; above it they are scaled to norm `max_norm`.
+    #[test]
+    fn the_factor_applies_only_above_max_norm() {
+        let unclipped = [3.0, 0.0, 0.0, 0.0, 0.0, 4.0];
+        assert_eq!(clip(None).1, unclipped);
+        assert_eq!(clip(Some(10.0)).1, unclipped);
+        let (_, clipped) = clip(Some(2.5));
+        let factor = (2.5 / (5.0 + 1e-6)) as f32;
+        for (got, want) in clipped.iter().zip(unclipped) {
+            assert!((got - want * factor).abs() <= 1e-7, "{clipped:?}");
+        }
+        let norm = clipped.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 2.5).abs() < 1e-5, "clipped norm {norm}");
+    }
+
+    #[test]
+    fn no_gradients_give_no_norm() {
+        let device = Default::default();
+        let layer = LinearConfig::new(2, 2).init::<B>(&device);
+        let mut grads = GradientsParams::new();
+        assert!(clip_global_norm::<B, _>(&layer, &mut grads, Some(1.0)).is_none());
     }
 }

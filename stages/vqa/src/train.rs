@@ -100,6 +100,14 @@ pub struct TrainParams {
     /// Which epoch's weights become the output model: `last` or `best` (validation accuracy).
     #[serde(default)]
     pub keep: Keep,
+    /// Optimizer steps between reads of the training figures from the device (loss, accuracy and
+    /// gradient norm of each step, the non-finite-loss check); they are also read at the end of
+    /// each epoch. Each read waits for the device: on a GPU, fewer reads keep its queue full.
+    #[serde(
+        default = "default_log_every",
+        skip_serializing_if = "is_default_log_every"
+    )]
+    pub log_every: usize,
 }
 
 /// `augment = true | false | { crop, flip, randaug }`.
@@ -136,6 +144,12 @@ fn default_batch() -> usize {
 }
 fn one() -> usize {
     1
+}
+fn default_log_every() -> usize {
+    10
+}
+fn is_default_log_every(value: &usize) -> bool {
+    *value == default_log_every()
 }
 fn default_lr() -> f64 {
     2e-5
@@ -184,6 +198,7 @@ impl TrainParams {
             ("epochs", self.epochs),
             ("batch_size", self.batch_size),
             ("accumulate", self.accumulate),
+            ("log_every", self.log_every),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ParamError::new(*name, "must be at least 1"));

@@ -21,11 +21,12 @@ use crate::curves::{CURVES_PNG, write_curves};
 use crate::device::OnBackend;
 use crate::examples::{self, Examples};
 use crate::forward::{DeviceBatch, loss_and_correct, option_logits};
-use crate::history::{EpochRecord, StepRecord, Tally};
+use crate::history::{EpochRecord, Tally};
 use crate::optim::{AdamWSettings, GroupRule, GroupedAdamW, clip_global_norm};
 use crate::saved_model::{self, MODEL_FILE, ModelInfo};
 use crate::schedule::WarmupCosine;
 use crate::score::score;
+use crate::step_stats::{StepMeta, StepStats};
 use crate::train::{Keep, TrainParams};
 
 /// Everything training needs that does not depend on the backend.
@@ -303,26 +304,21 @@ impl<B: AutodiffBackend> Session<B> {
         let mut run = EpochRun {
             epoch: epoch + 1,
             tally: Tally::default(),
-            step: Tally::default(),
             pending: 0,
             accumulator: GradientsAccumulator::new(),
-            step_started: Instant::now(),
+            stats: StepStats::default(),
         };
         let last = batches.len();
         let mut seen = 0;
         for_each_batch(maker, &batches, epoch as u64, |host| {
             ctx.cancel.check()?;
             seen += 1;
-            self.micro_batch(job, &mut run, host, seen == last)?;
+            self.micro_batch(job, &mut run, host, seen == last);
             ctx.progress.advance(1);
-            let rate = run.tally.samples as f64 / started.elapsed().as_secs_f64();
-            ctx.progress.message(&format!(
-                "epoch {}/{} loss {:.4} acc {:.1}% {rate:.1} q/s",
-                epoch + 1,
-                p.epochs,
-                run.tally.loss(),
-                100.0 * run.tally.accuracy()
-            ));
+            // The last batch closes a step: every step is read before validation and checkpoint.
+            if run.stats.pending_steps() >= p.log_every || seen == last {
+                self.read_steps(&mut run, ctx, p.epochs, started)?;
+            }
             Ok(())
         })?;
         let seconds = started.elapsed().as_secs_f64();
@@ -336,35 +332,28 @@ impl<B: AutodiffBackend> Session<B> {
             seconds,
             samples_per_s: run.tally.samples as f64 / seconds,
         };
-        ctx.log_line(&epoch_line(&record, p.epochs));
+        ctx.log_line(&record.line(p.epochs));
         self.state.history.epochs.push(record);
         self.state.epoch = epoch + 1;
         self.after_epoch(job, ctx)
     }
 
-    /// Forward and backward on one micro-batch; an optimizer step when it closes a step.
+    /// Forward and backward on one micro-batch; an optimizer step when it closes a step. Nothing is
+    /// read from the device: the loss and the answers correct are kept in `run.stats`.
     fn micro_batch(
         &mut self,
         job: &TrainJob,
         run: &mut EpochRun<B>,
         host: HostBatch,
         closes_epoch: bool,
-    ) -> Result<(), StageError> {
+    ) {
         let rows = host.rows.len() as u64;
         let batch = DeviceBatch::<B>::new(host, &self.device);
         let labels = batch.labels.clone().expect("training splits are labelled");
         let model = self.model.take().expect("model present between steps");
         let (loss, correct) = loss_and_correct(option_logits(&model, &batch), labels);
-        let loss_value = loss.clone().into_scalar().elem::<f64>();
-        if !loss_value.is_finite() {
-            return Err(StageError::failed(format!(
-                "the training loss became {loss_value} at step {}: lower `lr` or set `clip_grad`",
-                self.state.updates + 1
-            )));
-        }
-        let correct = correct.into_scalar().elem::<i64>() as u64;
-        run.tally.add(loss_value, correct, rows);
-        run.step.add(loss_value, correct, rows);
+        run.stats
+            .add_micro_batch(loss.clone().inner(), correct.inner(), rows);
         let grads = GradientsParams::from_grads(
             loss.div_scalar(job.params.accumulate as f64).backward(),
             &model,
@@ -375,6 +364,25 @@ impl<B: AutodiffBackend> Session<B> {
         if run.pending == job.params.accumulate || closes_epoch {
             self.optimizer_step(job, run);
         }
+    }
+
+    /// Reads the closed steps from the device into the history and shows the epoch's figures.
+    fn read_steps(
+        &mut self,
+        run: &mut EpochRun<B>,
+        ctx: &StageContext<'_>,
+        epochs: usize,
+        started: Instant,
+    ) -> Result<(), StageError> {
+        let steps = run.stats.read(&mut run.tally)?;
+        self.state.history.steps.extend(steps);
+        let rate = run.tally.samples as f64 / started.elapsed().as_secs_f64();
+        ctx.progress.message(&format!(
+            "epoch {}/{epochs} loss {:.4} acc {:.1}% {rate:.1} q/s",
+            run.epoch,
+            run.tally.loss(),
+            100.0 * run.tally.accuracy()
+        ));
         Ok(())
     }
 
@@ -386,19 +394,13 @@ impl<B: AutodiffBackend> Session<B> {
         let optimizer = self.optimizer.as_mut().expect("optimizer present");
         self.model = Some(optimizer.step(lr, model, grads));
         self.state.updates += 1;
-        let seconds = run.step_started.elapsed().as_secs_f64();
-        self.state.history.steps.push(StepRecord {
+        let meta = StepMeta {
             step: self.state.updates,
             epoch: run.epoch,
             lr,
-            loss: run.step.loss(),
-            accuracy: run.step.accuracy(),
-            grad_norm,
-            samples_per_s: run.step.samples as f64 / seconds.max(1e-9),
-        });
-        run.step = Tally::default();
+        };
+        run.stats.close_step(meta, grad_norm);
         run.pending = 0;
-        run.step_started = Instant::now();
     }
 
     fn validate(
@@ -534,25 +536,11 @@ impl<B: Backend> burn::module::ModuleVisitor<B> for Materialise {
 struct EpochRun<B: AutodiffBackend> {
     /// 1-based.
     epoch: usize,
+    /// The micro-batches read so far.
     tally: Tally,
-    /// Since the last optimizer step.
-    step: Tally,
+    /// Micro-batches since the last optimizer step.
     pending: usize,
     accumulator: GradientsAccumulator<VqaModel<B>>,
-    step_started: Instant,
-}
-
-fn epoch_line(e: &EpochRecord, epochs: usize) -> String {
-    let val = match (e.val_loss, e.val_accuracy) {
-        (Some(loss), Some(acc)) => format!(", val loss {loss:.4} acc {:.2}%", 100.0 * acc),
-        _ => String::new(),
-    };
-    format!(
-        "epoch {}/{epochs}: train loss {:.4} acc {:.2}%{val}, {:.1} s, {:.1} questions/s",
-        e.epoch,
-        e.train_loss,
-        100.0 * e.train_accuracy,
-        e.seconds,
-        e.samples_per_s
-    )
+    /// The steps not read from the device yet.
+    stats: StepStats<B::InnerBackend>,
 }
