@@ -1,9 +1,11 @@
 //! Turning rows of a split into model inputs: images from the packed file (augmented for
 //! training), normalised to [-1, 1] in CHW order; token ids and padding flags cut to the longest
-//! question of the batch. Batches are made on a worker thread while the model runs.
+//! question of the batch, then padded so the whole sequence is a multiple of `pad_to_multiple`.
+//! Batches are made on a worker thread while the model runs.
 
 use std::sync::mpsc::sync_channel;
 
+use beit3::Beit3Config;
 use pipeline_api::StageError;
 use pipeline_api::rng::Rng;
 use pipeline_stages_images::PackedImages;
@@ -23,7 +25,8 @@ pub struct HostBatch {
     pub images: Vec<f32>,
     /// Sequences per question (4 for `choice`, 1 for `joint`).
     pub sequences: usize,
-    /// Tokens kept per sequence (the longest unpadded sequence of the batch).
+    /// Tokens per sequence: the longest unpadded sequence of the batch, padded so that the whole
+    /// sequence (vision tokens included) is a multiple of [`BatchMaker::pad_to_multiple`]'s value.
     pub len: usize,
     /// `rows · sequences · len` token ids.
     pub tokens: Vec<i32>,
@@ -52,7 +55,14 @@ pub struct BatchMaker<'a> {
     image_rows: Vec<usize>,
     mode: ImageMode,
     seed: u64,
+    /// The whole sequence's length is a multiple of this (1: text cut to the longest question).
+    multiple: usize,
+    /// CLS + image patches, ahead of the text in the model's sequence.
+    vision_tokens: usize,
 }
+
+/// The id of `<pad>` (XLM-R's layout, which the `tokenize` stage writes).
+pub const PAD_ID: i32 = 1;
 
 impl<'a> BatchMaker<'a> {
     /// Checks that every example's image is packed and that the images have the model's size.
@@ -92,7 +102,41 @@ impl<'a> BatchMaker<'a> {
             image_rows,
             mode,
             seed,
+            multiple: 1,
+            vision_tokens: 0,
         })
+    }
+
+    /// Pads each batch's text with `<pad>` tokens (flagged as padding, so attention ignores them)
+    /// until 1 CLS + image patches + text tokens is a multiple of `multiple`. Fails, naming the
+    /// parameter, when the longest question of the split, padded, would not fit the model's text
+    /// position table.
+    pub fn pad_to_multiple(
+        mut self,
+        multiple: usize,
+        encoder: &Beit3Config,
+    ) -> Result<Self, StageError> {
+        self.multiple = multiple.max(1);
+        self.vision_tokens = encoder.vision_tokens();
+        let longest = self.padded_len(self.examples.max_len);
+        if longest > encoder.max_text_len() {
+            return Err(StageError::failed(format!(
+                "pad_to_multiple = {multiple} pads the text of `{}` ({} tokens at most) to {longest} \
+                 tokens ({} vision + {longest} text = {}), but the model's text position table \
+                 allows {}: lower `pad_to_multiple` or raise the model's `max_text_positions`",
+                self.examples.path.display(),
+                self.examples.max_len,
+                self.vision_tokens,
+                self.vision_tokens + longest,
+                encoder.max_text_len()
+            )));
+        }
+        Ok(self)
+    }
+
+    /// Text tokens making the whole sequence of `len` text tokens a multiple of `self.multiple`.
+    fn padded_len(&self, len: usize) -> usize {
+        (self.vision_tokens + len).next_multiple_of(self.multiple) - self.vision_tokens
     }
 
     /// The batch of `rows`; `epoch` varies the augmentation.
@@ -147,23 +191,29 @@ impl<'a> BatchMaker<'a> {
         }
     }
 
-    /// Token ids and padding of `rows`, cut to the longest unpadded sequence among them.
+    /// Token ids and padding of `rows`, cut to the longest unpadded sequence among them, then
+    /// padded to the multiple.
     fn text(&self, rows: &[usize]) -> (Vec<i32>, Vec<bool>, usize) {
         let (seqs, max_len) = (self.examples.sequences, self.examples.max_len);
-        let len = rows
+        let longest = rows
             .iter()
             .flat_map(|&r| self.examples.padding_of(r).chunks_exact(max_len))
             .map(|pad| pad.iter().rposition(|&p| p == 0).map_or(1, |last| last + 1))
             .max()
             .unwrap_or(1);
+        let len = self.padded_len(longest);
+        // Beyond `longest` every row is padding: taken from the split, then added.
+        let (kept, added) = (len.min(max_len), len.saturating_sub(max_len));
         let mut tokens = Vec::with_capacity(rows.len() * seqs * len);
         let mut padding = Vec::with_capacity(rows.len() * seqs * len);
         for &r in rows {
             let ids = self.examples.tokens_of(r).chunks_exact(max_len);
             let pads = self.examples.padding_of(r).chunks_exact(max_len);
             for (ids, pads) in ids.zip(pads) {
-                tokens.extend_from_slice(&ids[..len]);
-                padding.extend(pads[..len].iter().map(|&p| p != 0));
+                tokens.extend_from_slice(&ids[..kept]);
+                tokens.extend(std::iter::repeat_n(PAD_ID, added));
+                padding.extend(pads[..kept].iter().map(|&p| p != 0));
+                padding.extend(std::iter::repeat_n(true, added));
             }
         }
         (tokens, padding, len)

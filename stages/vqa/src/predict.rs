@@ -25,6 +25,7 @@ use crate::device::{Compute, DeviceSpec, OnBackend, Precision, dispatch};
 use crate::examples::{self, Examples};
 use crate::saved_model::{self, ModelInfo, param_total};
 use crate::score::score;
+use crate::train::is_one;
 
 pub struct Predict;
 
@@ -50,6 +51,10 @@ pub struct PredictParams {
     /// `joint`, 1 for `choice`).
     #[serde(default)]
     pub architecture: Option<Architecture>,
+    /// Pads each batch's text so that the whole sequence (1 CLS + image patches + text tokens) is
+    /// a multiple of this: 1 = off, 64 for GPUs (see the `train` stage's `pad_to_multiple`).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub pad_to_multiple: usize,
 }
 
 /// The sizes of a checkpoint trained elsewhere.
@@ -67,6 +72,9 @@ pub struct Architecture {
 fn default_batch() -> usize {
     24
 }
+fn one() -> usize {
+    1
+}
 fn default_device() -> DeviceSpec {
     DeviceSpec::Cpu
 }
@@ -82,6 +90,9 @@ impl Stage for Predict {
     fn validate(params: &PredictParams) -> Result<(), ParamError> {
         if params.batch_size == 0 {
             return Err(ParamError::new("batch_size", "must be at least 1"));
+        }
+        if params.pad_to_multiple == 0 {
+            return Err(ParamError::new("pad_to_multiple", "must be at least 1"));
         }
         if let Some(a) = &params.architecture {
             vqa_config(&a.model, a.image_size, a.head, 0.0)?;
@@ -220,7 +231,8 @@ impl OnBackend for PredictJob<'_, '_> {
         } else {
             ImageMode::Plain
         };
-        let maker = BatchMaker::new(&self.split, &self.images, config.encoder.img_size, mode, 0)?;
+        let maker = BatchMaker::new(&self.split, &self.images, config.encoder.img_size, mode, 0)?
+            .pad_to_multiple(self.params.pad_to_multiple, &config.encoder)?;
         self.ctx
             .progress
             .start(self.split.len() as u64, "questions");

@@ -94,7 +94,8 @@ impl TrainJob {
                 p.image_size,
                 self.image_mode(training),
                 p.seed,
-            )
+            )?
+            .pad_to_multiple(p.pad_to_multiple, &self.config.encoder)
         };
         Ok(Makers {
             train: maker(&self.train, true)?,
