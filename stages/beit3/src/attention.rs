@@ -2,7 +2,7 @@
 //! joint softmax attention over all tokens with the key padding mask.
 
 use burn::prelude::*;
-use burn::tensor::FloatDType;
+use burn::tensor::{DType, FloatDType};
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
@@ -58,18 +58,22 @@ impl<B: Backend> MultiwayAttention<B> {
         let q = heads(self.q_proj.forward_to_compute(x.clone(), split));
         let k = heads(self.k_proj.forward_to_compute(x.clone(), split));
         let v = heads(self.v_proj.forward_to_compute(x, split));
-        let mask = key_padding
-            .reshape([batch, 1, 1, n])
-            .expand([batch, self.num_heads, n, n]);
-        // The default scale is head_dim^-½, the same as scaling q after its bias.
-        let a = attention(q, k, v, Some(mask), None, AttentionModuleOptions::default());
+        let mask = key_padding.reshape([batch, 1, 1, n]);
+        let a = if q.dtype() == x_dtype {
+            let mask = mask.expand([batch, self.num_heads, n, n]);
+            // The default scale is head_dim^-½, the same as scaling q after its bias.
+            attention(q, k, v, Some(mask), None, AttentionModuleOptions::default())
+        } else {
+            attention_f32_softmax(q, k, v, mask, x_dtype)
+        };
         let a = a.swap_dims(1, 2).reshape([batch, n, dim]).cast(x_dtype);
         let a = self.inner_attn_ln.forward(a, split);
         self.out_proj.forward(a, split)
     }
 
-    /// Computes the projections and the attention in `compute` (`None`: the model's own type):
-    /// the attention's products take the type of the q, k, v projections.
+    /// Computes the projections and the attention's products in `compute` (`None`: the model's
+    /// own type): the products take the type of the q, k, v projections, while the softmax stays
+    /// in the model's own type.
     pub fn set_compute(&mut self, compute: Option<FloatDType>) {
         for proj in [
             &mut self.q_proj,
@@ -80,4 +84,26 @@ impl<B: Backend> MultiwayAttention<B> {
             proj.compute = compute;
         }
     }
+}
+
+/// Attention whose products run in q's float type (bf16) and whose softmax runs in `softmax`
+/// (the model's own, f32), as the reference does under autocast: scores `q kᵀ · head_dim^-½` in the compute type,
+/// masked and normalised in f32, then cast back for the product with v.
+///
+/// # Shapes
+/// `q`, `k`, `v`: [B, H, n, d], `key_padding`: [B, 1, 1, n] → [B, H, n, d].
+fn attention_f32_softmax<B: Backend>(
+    q: Tensor<B, 4>,
+    k: Tensor<B, 4>,
+    v: Tensor<B, 4>,
+    key_padding: Tensor<B, 4, Bool>,
+    softmax: DType,
+) -> Tensor<B, 4> {
+    let compute = q.dtype();
+    let [batch, heads, n, head_dim] = q.dims();
+    let scale = (head_dim as f64).powf(-0.5);
+    let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale).cast(softmax);
+    let mask = key_padding.expand([batch, heads, n, n]);
+    let probs = burn::tensor::activation::softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 3);
+    probs.cast(compute).matmul(v)
 }

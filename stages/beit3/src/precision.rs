@@ -24,6 +24,10 @@ pub fn linear_in<B: Backend, const D: usize>(
 /// `x W^T + b` computed and returned in `compute` (when given; else in `x`'s own type), for a
 /// product whose result feeds another product in the same type.
 ///
+/// The leading dimensions are flattened first: one `[rows, d_in] x [d_in, d_out]` product, whose
+/// weight gradient is one matrix product too (a 3-D input makes Burn compute it as a batched
+/// product and a sum over the batch).
+///
 /// # Shapes
 /// `x`: [..., d_in] → [..., d_out].
 pub fn linear_to_compute<B: Backend, const D: usize>(
@@ -31,10 +35,16 @@ pub fn linear_to_compute<B: Backend, const D: usize>(
     x: Tensor<B, D>,
     compute: Option<FloatDType>,
 ) -> Tensor<B, D> {
-    let Some(dtype) = compute else {
-        return linear.forward(x);
+    let mut dims = x.dims();
+    let rows: Tensor<B, 2> = x.flatten(0, D - 2);
+    let y = match compute {
+        None => linear.forward(rows),
+        Some(dtype) => {
+            let weight = linear.weight.val().cast(dtype);
+            let bias = linear.bias.as_ref().map(|b| b.val().cast(dtype));
+            burn::tensor::module::linear(rows.cast(dtype), weight, bias)
+        }
     };
-    let weight = linear.weight.val().cast(dtype);
-    let bias = linear.bias.as_ref().map(|b| b.val().cast(dtype));
-    burn::tensor::module::linear(x.cast(dtype), weight, bias)
+    dims[D - 1] = y.dims()[1];
+    y.reshape(dims)
 }
