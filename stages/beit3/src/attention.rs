@@ -2,9 +2,9 @@
 //! joint softmax attention over all tokens with the key padding mask.
 
 use burn::prelude::*;
-use burn::tensor::{DType, FloatDType};
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{DType, FloatDType};
 
 use crate::multiway::{MultiwayLinear, MultiwayNorm};
 
