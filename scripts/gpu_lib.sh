@@ -1,0 +1,54 @@
+# Shared by the GPU scripts (scripts/gpu_check.sh, scripts/gpu_step.sh); source it after setting
+# OUT, PY and DEADLINE. Unpacks what scripts/gpu_pack.sh packed into .gpu/, points Burn's CUDA
+# backend at an NVRTC (PyTorch's wheels hold one when the host has no toolkit) and defines
+# `record` (a line into $RESULTS) and `measure` (a command under a time limit, with its peak GPU
+# memory).
+mkdir -p "$OUT" .gpu/bin
+RESULTS="$OUT/results.txt"
+: > "$RESULTS"
+# Unpacks with Python's lzma when the host has no xz.
+unxz_to() { "$PY" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; }
+for f in .gpu/pipeline.xz .gpu/train_bench.xz .gpu/device_parity.xz; do
+  [ -e "$f" ] && unxz_to "$f" ".gpu/bin/$(basename "$f" .xz)"
+done
+chmod +x .gpu/bin/* 2>/dev/null
+[ -d .gpu/py/torchscale ] || { mkdir -p .gpu/py && unxz_to .gpu/py.tar.xz .gpu/py.tar && tar -xf .gpu/py.tar -C .gpu/py; }
+export PYTHONPATH="$PWD/.gpu/py${PYTHONPATH:+:$PYTHONPATH}"
+export BEIT3_FIXTURES="$PWD/tests/fixtures/beit3"
+# Burn's CUDA backend compiles its kernels at run time with NVRTC and the CUDA headers. Without a
+# toolkit (/usr/local/cuda), PyTorch's own CUDA wheels hold both: use that tree.
+if [ -z "${CUDA_PATH:-}" ] && [ ! -d /usr/local/cuda ]; then
+  nvrtc=$("$PY" -c 'import glob, os, sys
+hits = [h for p in sys.path for h in glob.glob(os.path.join(p, "nvidia", "**", "libnvrtc.so*"), recursive=True)]
+print(hits[0] if hits else "")')
+  [ -n "$nvrtc" ] && export CUDA_PATH="$(dirname "$(dirname "$nvrtc")")"
+fi
+[ -n "${CUDA_PATH:-}" ] && export LD_LIBRARY_PATH="$CUDA_PATH/lib:$CUDA_PATH/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+echo "CUDA_PATH=${CUDA_PATH:-/usr/local/cuda}" | tee -a "$OUT/env.txt"
+ls "${CUDA_PATH:-/usr/local/cuda}/include/cuda_bf16.h" "${CUDA_PATH:-/usr/local/cuda}"/lib*/libnvrtc* 2>&1 | tee -a "$OUT/env.txt"
+record() { echo "$*" | tee -a "$RESULTS"; }
+
+# Runs "$@" under a time limit, sampling the GPU's used memory every 100 ms; records
+# `<label> <last output line> peak_used_mib=<max minus the idle reading>`.
+measure() {
+  local label=$1 limit=$2; shift 2
+  local left=$((DEADLINE - SECONDS))
+  if [ "$left" -lt 20 ]; then record "$label skipped: ${left}s left before the deadline"; return; fi
+  [ "$limit" -gt "$left" ] && limit=$left
+  local idle; idle=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -i 0)
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -i 0 -lms 100 > "$OUT/mem.$label" &
+  local sampler=$!
+  local started=$SECONDS
+  timeout "$limit" "$@" > "$OUT/log.$label" 2>&1
+  local rc=$?
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
+  local peak; peak=$(sort -n "$OUT/mem.$label" | tail -1)
+  local last; last=$(grep -E 'questions_per_s|max_abs_diff' "$OUT/log.$label" | tail -1)
+  if [ $rc -ne 0 ]; then
+    local why; why=$(grep -m1 -A1 'panicked at' "$OUT/log.$label" | tail -1)
+    [ -n "$why" ] || why=$(grep -v '^\s*$' "$OUT/log.$label" | tail -1)
+    last="FAILED rc=$rc ($(echo "$why" | cut -c1-240))"
+  fi
+  record "$label wall_s=$((SECONDS - started)) $last peak_used_mib=$((peak - idle))"
+}
+
