@@ -11,11 +11,15 @@
 //! model in PyTorch (benches/train/torch_bench.py), and by scripts/gpu_check.sh on a GPU.
 //! Environment: `DEVICE` (`cpu`, `cuda`, `cuda:N`), `PRECISION` (`f32`, `bf16`), `RECOMPUTE=1`
 //! (recompute activations), `MODE` (`train`, `predict`), `VOCAB` (text vocabulary, 2000; the
-//! official models have 64010), `RAYON_NUM_THREADS` (CPU threads).
+//! official models have 64010), `RAYON_NUM_THREADS` (CPU threads), `CPU_BACKEND` (`ndarray`,
+//! `flex`: Burn's CPU backend for `DEVICE=cpu`; unset, the stage's own, `device::CpuBackend`;
+//! set, any `PRECISION` is run on it, bf16 included).
 
 use std::time::Instant;
 
 use beit3::VqaModel;
+use burn::backend::autodiff::checkpoint::strategy::BalancedCheckpointing;
+use burn::backend::{Autodiff, Flex, NdArray};
 use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -115,12 +119,32 @@ fn main() {
         precision: shape.precision,
         recompute: env("RECOMPUTE").is_some_and(|v| v == "1"),
     };
-    let seconds = dispatch(compute, &[], Bench(&shape)).unwrap_or_else(|e| panic!("{e}"));
+    let bench = Bench(&shape);
+    let seconds = match (compute.device, env("CPU_BACKEND").as_deref()) {
+        (_, None) => dispatch(compute, &[], bench).unwrap_or_else(|e| panic!("{e}")),
+        (DeviceSpec::Cpu, Some("ndarray")) => on_cpu::<NdArray<f32>>(compute.recompute, bench),
+        (DeviceSpec::Cpu, Some("flex")) => on_cpu::<Flex>(compute.recompute, bench),
+        (DeviceSpec::Cpu, Some(other)) => panic!("CPU_BACKEND is ndarray or flex, not {other}"),
+        (device, Some(_)) => panic!("CPU_BACKEND needs DEVICE=cpu, not {device}"),
+    };
     let questions = shape.steps * shape.batch;
     println!(
         "questions={questions} seconds={seconds:.3} questions_per_s={:.1}",
         questions as f64 / seconds
     );
+}
+
+/// `bench` on the CPU backend `B` with gradients, as `dispatch` runs a CPU job, but on the
+/// backend named here rather than the stage's.
+fn on_cpu<B: Backend>(recompute: bool, bench: Bench) -> f64
+where
+    B::Device: Default,
+{
+    if recompute {
+        bench.run::<Autodiff<B, BalancedCheckpointing>>(Default::default())
+    } else {
+        bench.run::<Autodiff<B>>(Default::default())
+    }
 }
 
 struct Bench<'a>(&'a Shape);
