@@ -1,4 +1,4 @@
-//! Where a stage computes: `device = "cpu"` (Burn's NdArray backend), `"cuda"` (the first GPU the
+//! Where a stage computes: `device = "cpu"` (Burn's Flex backend), `"cuda"` (the first GPU the
 //! engine granted the stage, else GPU 0) or `"cuda:N"` (Burn's CUDA backend, with kernel fusion
 //! and autotuning; needs a binary built with the `cuda` feature), or `"wgpu"` (Burn's WebGPU
 //! backend on the default Vulkan/Metal/DX12 adapter, the same CubeCL fusion and autotuning; the
@@ -88,8 +88,10 @@ pub trait OnBackend {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output;
 }
 
-/// The CPU backend; `dispatch` wraps it in the autodiff layer the job asks for.
-pub type CpuBackend = burn::backend::NdArray<f32>;
+/// The CPU backend; `dispatch` wraps it in the autodiff layer the job asks for. Flex (gemm
+/// products, SIMD element-wise kernels, native bf16) trains the demo's models 1.5-1.7x faster
+/// than NdArray (BENCHMARKS.md, 2026-12-06), and runs `precision = "bf16"`.
+pub type CpuBackend = burn::backend::Flex;
 
 /// Where and how a job computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,8 +114,11 @@ pub fn dispatch<J: OnBackend>(
             Default::default(),
             job,
         )),
-        (DeviceSpec::Cpu, Precision::Bf16) => Err(StageError::failed(
-            "precision \"bf16\" needs device \"cuda\": the CPU backend computes in f32 only",
+        // Flex holds bf16 natively: the model casts its products as on CUDA.
+        (DeviceSpec::Cpu, Precision::Bf16) => Ok(with_autodiff::<CpuBackend, J>(
+            compute.recompute,
+            Default::default(),
+            job,
         )),
         (DeviceSpec::Cuda(index), _) => cuda(index, compute.recompute, granted, job),
         (DeviceSpec::Wgpu, _) => wgpu(compute.recompute, job),

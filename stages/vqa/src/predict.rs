@@ -43,7 +43,7 @@ pub struct PredictParams {
     /// `"cpu"`, `"cuda"` or `"cuda:N"`.
     #[serde(default = "default_device")]
     pub device: DeviceSpec,
-    /// `"f32"` or `"bf16"` (CUDA only).
+    /// `"f32"` or `"bf16"` (on CUDA, or on the CPU's Flex backend).
     #[serde(default)]
     pub precision: Precision,
     /// Required when `model` is a checkpoint file rather than a `train` output:

@@ -71,7 +71,7 @@ pub struct TrainParams {
     /// Seed of the initialisation, shuffling, augmentation and drop path.
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// `"f32"` or `"bf16"` (CUDA only).
+    /// `"f32"` or `"bf16"` (on CUDA, or on the CPU's Flex backend).
     #[serde(default)]
     pub precision: Precision,
     /// `"cpu"`, `"cuda"` or `"cuda:N"`.
