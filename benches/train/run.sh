@@ -2,10 +2,10 @@
 # CPU training throughput of the demo's tiny BEiT-3 models (D 64, 2 layers, 4 heads, FFN 256,
 # patch 16 at 64 px, batch 32 questions; 28 text tokens per sequence for `choice`, 58 for `joint`:
 # the longest sequence of a typical demo batch, to which batches are cut): the train stage's step in Burn
-# (NdArray backend) beside the same model and step in PyTorch eager (torchscale), in one run, on
-# 1 and 2 threads, both heads. One machine, one run.
+# on both CPU backends (NdArray and Flex, `CPU_BACKEND`) beside the same model and step in PyTorch
+# eager (torchscale), in one run, on 1 and 2 threads, both heads. One machine, one run.
 #
-#   bash benches/train/run.sh          # ~6 min on 2 cores, plus the build
+#   bash benches/train/run.sh          # ~8 min on 2 cores, plus the build
 #
 # Knobs (environment): PY (/work/venvs/beit3/bin/python: torch 2.15 CPU use + torchscale 0.2.0,
 # installed as in tests/fixtures/beit3/README.md), STEPS (20).
@@ -27,16 +27,19 @@ dev_example pipeline-stages-vqa train_bench beit3
 MODEL=(32 64 2 4 256 16 64)
 declare -A TEXT_LEN=([choice]=28 [joint]=58)
 rate() { sed -n 's/.*questions_per_s=\([0-9.]*\).*/\1/p'; }
+# burn BACKEND: questions/s of the Rust step on CPU backend BACKEND, for the loop's head and threads.
+burn() { CPU_BACKEND=$1 RAYON_NUM_THREADS=$threads "$BIN" "$head" "$STEPS" "${MODEL[@]}" "${TEXT_LEN[$head]}" | rate; }
+ratio() { python3 -c "print(f'{$1 / $2:.1f}')"; }
 
 rows=""
 for head in choice joint; do
   for threads in 1 2; do
-    ours=$(RAYON_NUM_THREADS=$threads "$BIN" "$head" "$STEPS" "${MODEL[@]}" "${TEXT_LEN[$head]}" | rate)
+    ndarray=$(burn ndarray)
+    flex=$(burn flex)
     torch=$("$PY" -W ignore "$HERE/torch_bench.py" "$head" "$STEPS" "${MODEL[@]}" "${TEXT_LEN[$head]}" "$threads" \
       | rate)
-    ratio=$(python3 -c "print(f'{$torch / $ours:.1f}')")
-    rows+="| $head | $threads | $ours | $torch | ${ratio}× |"$'\n'
-    echo "$head threads=$threads burn=$ours torch=$torch" >&2
+    rows+="| $head | $threads | $ndarray | $flex | $torch | $(ratio "$flex" "$ndarray")× | $(ratio "$torch" "$flex")× |"$'\n'
+    echo "$head threads=$threads ndarray=$ndarray flex=$flex torch=$torch" >&2
   done
 done
 
@@ -48,8 +51,8 @@ torch_version=$("$PY" -c 'import torch, torchscale; print(torch.__version__)' 2>
   echo "\`choice\` runs 4 sequences of ${TEXT_LEN[choice]} tokens per question, \`joint\` one of ${TEXT_LEN[joint]}."
   echo "PyTorch $torch_version eager (torchscale), random inputs of the same shapes in both."
   echo
-  echo "| head | threads | Burn NdArray | PyTorch eager | PyTorch / Burn |"
-  echo "| --- | ---: | ---: | ---: | ---: |"
+  echo "| head | threads | Burn NdArray | Burn Flex | PyTorch eager | Flex / NdArray | PyTorch / Flex |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   printf '%s' "$rows"
   echo
   echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
