@@ -5,7 +5,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # dev_example PACKAGE EXAMPLE [CRATE...]
 # Builds example EXAMPLE of PACKAGE in the dev profile with PACKAGE and each CRATE raised to
 # opt-level 3 without debug assertions or overflow checks (through `--config`, so nothing else is
-# rebuilt). Sets BIN to the built example and BUILD_CMD to the command, for the reports.
+# rebuilt), with the crate features in $FEATURES (if any). Sets BIN to the built example and
+# BUILD_CMD to the command, for the reports.
 dev_example() {
   local package=$1 example=$2 crate
   shift 2
@@ -15,6 +16,7 @@ dev_example() {
           --config "profile.dev.package.$crate.debug-assertions=false"
           --config "profile.dev.package.$crate.overflow-checks=false")
   done
+  [ -n "${FEATURES:-}" ] && opt+=(--features "$FEATURES")
   (cd "$REPO" && cargo build -q -p "$package" --example "$example" "${opt[@]}")
   BUILD_CMD="cargo build -p $package --example $example ${opt[*]}"
   BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/examples/$example"

@@ -207,12 +207,15 @@ fn predict<B: Backend>(shape: &Shape, model: VqaModel<B>, device: &B::Device) ->
 }
 
 /// Runs `step` on `WARMUP_STEPS + shape.steps` random batches and returns the seconds the last
-/// `shape.steps` took, the device synchronised at both ends.
+/// `shape.steps` took, the device synchronised at both ends. With `STEP_LOG=1` the device is also
+/// synchronised after every step, whose seconds go to stderr as `step=N seconds=S` (step 1 holds
+/// the kernel compilation and autotuning of a GPU backend).
 fn timed<B: Backend>(
     shape: &Shape,
     device: &B::Device,
     mut step: impl FnMut(DeviceBatch<B>),
 ) -> f64 {
+    let step_log = std::env::var("STEP_LOG").is_ok_and(|v| v == "1");
     let mut rng = Rng::new(0);
     let mut started = Instant::now();
     for index in 0..WARMUP_STEPS + shape.steps {
@@ -220,7 +223,13 @@ fn timed<B: Backend>(
             B::sync(device).expect("device sync");
             started = Instant::now();
         }
+        let step_started = Instant::now();
         step(DeviceBatch::<B>::new(random_batch(shape, &mut rng), device));
+        if step_log {
+            B::sync(device).expect("device sync");
+            let seconds = step_started.elapsed().as_secs_f64();
+            eprintln!("step={} seconds={seconds:.3}", index + 1);
+        }
     }
     B::sync(device).expect("device sync");
     started.elapsed().as_secs_f64()

@@ -68,7 +68,8 @@ impl fmt::Display for DeviceSpec {
 pub enum Precision {
     #[default]
     F32,
-    /// bfloat16 matrix products with f32 weights, norms, softmax and loss (CUDA only).
+    /// bfloat16 matrix products with f32 weights, norms, softmax and loss (CUDA, and the CPU
+    /// through Flex; WGSL has no bf16).
     Bf16,
 }
 
