@@ -135,6 +135,7 @@ outputs = ["copy.txt"]
 }
 
 #[test]
+#[cfg(feature = "ml")] // the `train` and `predict` kinds
 fn a_misspelled_nested_key_is_pointed_at_with_its_table_keys() {
     let manifest = r#"[stage.predict]
 kind = "predict"
@@ -163,6 +164,7 @@ ffn_dim = 64
 }
 
 #[test]
+#[cfg(feature = "ml")] // the `train` and `predict` kinds
 fn stages_shows_nested_forms_with_reference_names() {
     let project = Project::new("");
     for kind in ["predict", "train"] {

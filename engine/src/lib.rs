@@ -1,6 +1,7 @@
 //! The `pipeline` engine: reads TOML manifests, builds the stage graph, keys each stage by the
 //! BLAKE3 of its inputs, parameters and plugin version, and runs only what changed. It knows
-//! nothing of machine learning: stages are plugins, registered by name in [`registry`].
+//! nothing of machine learning: stages are plugins, registered by name in [`registry`] by the
+//! binary that brings them; [`program::main`] is such a binary's `main`.
 
 pub mod cli;
 pub mod commands;
@@ -21,6 +22,7 @@ pub mod plan;
 pub mod progress;
 pub mod publish;
 pub mod reference;
+pub mod program;
 pub mod registry;
 pub mod resources;
 pub mod schema;
