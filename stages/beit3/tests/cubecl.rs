@@ -102,6 +102,7 @@ fn choice_and_joint_head_shapes_match_the_reference_on_cubecl() {
 
 #[test]
 fn train_step_losses_and_gradients_match_the_reference_on_cubecl() {
+    let _graphs = beit3::graph_lock::lock_graphs();
     let device = device();
     let outputs = read("train_step", "outputs.safetensors");
     for (loss_name, grads_file) in [
@@ -138,6 +139,7 @@ fn choice_step<AB: AutodiffBackend>(device: &AB::Device) -> (VqaModel<AB>, AB::G
 /// for the 5-output head, tests/train_step.rs) is the reference for its gradients.
 #[test]
 fn choice_head_training_step_matches_the_cpu_backend_on_cubecl() {
+    let _graphs = beit3::graph_lock::lock_graphs();
     let (cpu_model, cpu_grads) = choice_step::<Autodiff<B>>(&Default::default());
     let expected = collect_gradients(&cpu_model, &cpu_grads);
     let (model, grads) = choice_step::<AW>(&device());

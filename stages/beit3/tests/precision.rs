@@ -38,6 +38,7 @@ fn linear_in_computes_in_the_given_type_and_returns_the_input_type() {
 
 #[test]
 fn mixed_model_matches_the_reference_and_trains_its_f32_parameters() {
+    let _graphs = beit3::graph_lock::lock_graphs();
     type A = Autodiff<B>;
     let device = Default::default();
     let mut model = fixture_model::<A>("vqa_tiny", &device);
@@ -82,6 +83,7 @@ const BF16_LOGITS_TOLERANCE: f32 = 4e-2;
 /// parameters.
 #[test]
 fn bf16_model_on_flex_matches_the_reference_and_trains_its_f32_parameters() {
+    let _graphs = beit3::graph_lock::lock_graphs();
     type A = Autodiff<Flex>;
     let device = Default::default();
     let mut model = fixture_model::<A>("vqa_tiny", &device);

@@ -9,6 +9,7 @@ use common::*;
 type AB = Autodiff<B>;
 
 fn check(loss_name: &str, grads_file: &str) {
+    let _graphs = beit3::graph_lock::lock_graphs();
     let device = Default::default();
     let step = fixture_step::<AB>(loss_name, &device);
     let outputs = read("train_step", "outputs.safetensors");

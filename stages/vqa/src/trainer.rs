@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use beit3::{LoadOptions, VqaConfig, VqaModel, load_checkpoint};
+use beit3::{LoadOptions, VqaConfig, VqaModel, load_checkpoint, one_graph_at_a_time};
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
@@ -352,14 +352,16 @@ impl<B: AutodiffBackend> Session<B> {
         let batch = DeviceBatch::<B>::new(host, &self.device);
         let labels = batch.labels.clone().expect("training splits are labelled");
         let model = self.model.take().expect("model present between steps");
-        let (loss, correct) = loss_and_correct(option_logits(&model, &batch), labels);
-        run.stats
-            .add_micro_batch(loss.clone().inner(), correct.inner(), rows);
-        let grads = GradientsParams::from_grads(
-            loss.div_scalar(job.params.accumulate as f64).backward(),
-            &model,
-        );
-        run.accumulator.accumulate(&model, grads);
+        one_graph_at_a_time(|| {
+            let (loss, correct) = loss_and_correct(option_logits(&model, &batch), labels);
+            run.stats
+                .add_micro_batch(loss.clone().inner(), correct.inner(), rows);
+            let grads = GradientsParams::from_grads(
+                loss.div_scalar(job.params.accumulate as f64).backward(),
+                &model,
+            );
+            run.accumulator.accumulate(&model, grads);
+        });
         run.pending += 1;
         self.model = Some(model);
         if run.pending == job.params.accumulate || closes_epoch {
@@ -393,7 +395,7 @@ impl<B: AutodiffBackend> Session<B> {
         let grad_norm = clip_global_norm(&model, &mut grads, job.params.clip_grad);
         let lr = self.schedule.at(self.state.updates);
         let optimizer = self.optimizer.as_mut().expect("optimizer present");
-        self.model = Some(optimizer.step(lr, model, grads));
+        self.model = Some(one_graph_at_a_time(|| optimizer.step(lr, model, grads)));
         self.state.updates += 1;
         let meta = StepMeta {
             step: self.state.updates,
