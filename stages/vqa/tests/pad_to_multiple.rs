@@ -1,7 +1,8 @@
 //! `pad_to_multiple` lengthens each batch's text with masked `<pad>` tokens so that the whole
 //! sequence is a multiple of it: the model's outputs stay the same up to the order of float sums,
 //! and a padded length beyond the model's text positions is refused, naming the parameter. Also:
-//! reading the step figures from the device every `log_every` steps changes no figure.
+//! reading the step figures from the device every `log_every` steps changes no figure, nor does
+//! training beside other trainings in the same process.
 
 mod common;
 
@@ -265,4 +266,27 @@ fn a_padded_length_beyond_the_text_positions_is_refused() {
     let err = maker().pad_to_multiple(16, &config.encoder).err().unwrap();
     assert!(err.to_string().contains("pad_to_multiple = 16"), "{err}");
     assert!(maker().pad_to_multiple(13, &config.encoder).is_ok());
+}
+
+/// Stages train at once in one process (ensemble members): each must get the figures it gets
+/// alone. Without `beit3::graph_lock`, a backward pass freed parts of the other trainings'
+/// autodiff graphs and their gradient norms moved by percents.
+#[test]
+fn trainings_running_at_once_give_the_figures_of_one_alone() {
+    let f = fixture();
+    let alone = figures(&train(&f, TRAIN));
+    let together: Vec<Vec<f64>> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| figures(&train(&f, TRAIN))))
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    for figures in together {
+        let diff = alone
+            .iter()
+            .zip(&figures)
+            .map(|(a, b)| (a - b).abs() / a.abs().max(1.0))
+            .fold(0.0, f64::max);
+        assert!(diff <= 1e-5, "{alone:?}\nvs\n{figures:?}");
+    }
 }
