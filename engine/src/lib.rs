@@ -2,30 +2,16 @@
 //! BLAKE3 of its inputs, parameters and plugin version, and runs only what changed. It knows
 //! nothing of machine learning: stages are plugins, registered by name in [`registry`] by the
 //! binary that brings them; [`program::main`] is such a binary's `main`.
+//!
+//! The folders follow a run: [`manifest`] (the TOML, with spans for errors) → [`plan`] (stages
+//! bound to plugins, matrices expanded, the graph checked) → [`cache`] (keys, the store) →
+//! [`run`] (the executor, jobs, publishing) ← [`cli`] (the commands).
 
-pub mod cli;
-pub mod commands;
-pub mod diagnostics;
-pub mod executor;
-pub mod expand;
-pub mod graph;
-pub mod hashing;
-pub mod integrity;
-pub mod job;
-pub mod key;
-pub mod ledger;
-pub mod lock;
-pub mod manifest;
-pub mod output_check;
-pub mod param_errors;
-pub mod plan;
-pub mod progress;
-pub mod publish;
-pub mod reference;
-pub mod program;
+pub(crate) mod cache;
+pub(crate) mod cli;
+pub(crate) mod manifest;
+pub(crate) mod plan;
 pub mod registry;
-pub mod resources;
-pub mod schema;
-pub mod status;
-pub mod store;
-pub mod value;
+pub(crate) mod run;
+
+pub use cli::program;

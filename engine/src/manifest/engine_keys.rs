@@ -2,8 +2,8 @@
 //! a table and `desc` a string. (`kind`, `inputs`, `always_run` and `matrix` are checked where
 //! they are read.) Run on each instance, after `${vars.*}` and `${matrix.*}` are replaced.
 
-use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
-use crate::value::SValue;
+use crate::manifest::diagnostics::{Diagnostic, Diagnostics, SourceFile};
+use crate::manifest::value::SValue;
 
 /// Each engine key with the type it takes, as a message names it, and an example.
 const TYPES: [(&str, &str, &str, fn(&SValue) -> bool); 2] = [

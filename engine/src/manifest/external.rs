@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
-use crate::value::{SKind, SValue};
+use crate::manifest::diagnostics::{Diagnostic, Diagnostics, SourceFile};
+use crate::manifest::value::{SKind, SValue};
 
 /// `[pipeline] external`: folders outside the root that inputs may read, resolved.
 pub fn allowed_roots(source: &SourceFile, settings: Option<&SValue>, root: &Path, errors: &mut Diagnostics) -> Vec<PathBuf> {

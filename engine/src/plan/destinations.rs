@@ -8,9 +8,9 @@ use std::ops::{Bound, Range};
 use std::path::{Path, PathBuf};
 
 use super::{Builder, InputSource, PlannedStage};
-use crate::expand::Instance;
+use crate::plan::expand::Instance;
 use crate::manifest;
-use crate::publish::bounds::Bounds;
+use crate::run::publish::bounds::Bounds;
 
 /// The path inputs of a plan by real path, each with how it was written and the first stage
 /// reading it.

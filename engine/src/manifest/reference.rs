@@ -1,7 +1,7 @@
 //! Input references: `@stage`, `@stage/path/in/output`, `@train[seed=1]/model.bin`, or a path
 //! relative to the project root.
 
-use crate::value::{SKind, SValue};
+use crate::manifest::value::{SKind, SValue};
 
 /// A parsed input reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn says_why_a_selector_selects_nothing() {
-        let document = crate::value::parse_document("matrix = { n = [1, 2], lr = [\"a\"] }").expect("valid TOML");
+        let document = crate::manifest::value::parse_document("matrix = { n = [1, 2], lr = [\"a\"] }").expect("valid TOML");
         let matrix = &document.get("matrix").expect("a matrix").value;
         let explain = |selector: &str| explain_no_instance("count", selector, Some(matrix)).0;
         assert!(explain("m=1").contains("stage `count` has no axis `m`; its matrix axes: `n`, `lr`"), "{}", explain("m=1"));

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::schema::ParamSchema;
+use crate::plan::schema::ParamSchema;
 
 /// Nested tables deeper than this are not expanded (a recursive type would never end).
 const MAX_DEPTH: usize = 4;

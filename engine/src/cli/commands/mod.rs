@@ -11,13 +11,13 @@ use std::process::ExitCode;
 
 use pipeline_api::CancelToken;
 
-use crate::cli::{Cli, Command};
-use crate::diagnostics::Diagnostics;
-use crate::hashing::{ContentHasher, StatCache};
-use crate::job::Engine;
+use crate::cli::args::{Cli, Command};
+use crate::manifest::diagnostics::Diagnostics;
+use crate::cache::hashing::{ContentHasher, StatCache};
+use crate::run::job::Engine;
 use crate::plan::Plan;
 use crate::registry::Registry;
-use crate::store::LocalStore;
+use crate::cache::store::LocalStore;
 
 /// Exit codes (documented in `cli.rs` and the README).
 pub mod exit {
@@ -105,7 +105,7 @@ impl Session {
                 .collect();
             if matches.is_empty() {
                 let names: Vec<&str> = self.plan.stages.iter().map(|s| s.name.as_str()).collect();
-                let hint = crate::diagnostics::did_you_mean(name, names.iter().copied())
+                let hint = crate::manifest::diagnostics::did_you_mean(name, names.iter().copied())
                     .map_or_else(|| format!("stages: {}", names.join(", ")), |close| format!("did you mean `{close}`?"));
                 return Err(CliError::Usage(format!("no stage `{name}` in {}; {hint}", self.plan.source.path.display())));
             }
@@ -138,7 +138,7 @@ fn pipeline_id(manifest: &Path, root: &Path) -> String {
 }
 
 fn run_id() -> String {
-    format!("{}-{}", crate::ledger::now_unix(), std::process::id())
+    format!("{}-{}", crate::cache::ledger::now_unix(), std::process::id())
 }
 
 /// Where a command without a manifest finds the cache.

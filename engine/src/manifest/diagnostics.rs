@@ -148,10 +148,6 @@ impl Diagnostics {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// `Err(self)` when anything was found.
     pub fn into_result(mut self) -> Result<(), Diagnostics> {
         if self.0.is_empty() {

@@ -52,7 +52,6 @@ impl StatKey {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub digest: blake3::Hash,
-    pub is_dir: bool,
     pub files: Vec<(PathBuf, StatKey)>,
     pub bytes: u64,
 }
@@ -124,7 +123,7 @@ impl StatCache {
             bytes.extend_from_slice(&stat.inode.to_le_bytes());
             bytes.extend_from_slice(digest.as_bytes());
         }
-        crate::store::write_atomic(file, &bytes)
+        crate::cache::store::write_atomic(file, &bytes)
     }
 }
 
@@ -176,7 +175,7 @@ impl<'a> ContentHasher<'a> {
         if !meta.is_dir() {
             let stat = StatKey::of(&meta);
             let digest = self.file_digest(path, &stat)?;
-            return Ok(Snapshot { digest, is_dir: false, files: vec![(path.to_path_buf(), stat)], bytes: stat.size });
+            return Ok(Snapshot { digest, files: vec![(path.to_path_buf(), stat)], bytes: stat.size });
         }
         let mut files = Vec::new();
         list_files(path, &mut files)?;
@@ -195,7 +194,7 @@ impl<'a> ContentHasher<'a> {
             bytes += stat.size;
         }
         let files = hashed.into_iter().map(|(file, stat, _)| (file, stat)).collect();
-        Ok(Snapshot { digest: tree.finalize(), is_dir: true, files, bytes })
+        Ok(Snapshot { digest: tree.finalize(), files, bytes })
     }
 
     pub fn stat_cache(&self) -> &StatCache {

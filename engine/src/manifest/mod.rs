@@ -1,13 +1,16 @@
 //! Reading a pipeline manifest: the `[pipeline]` settings, shared `[vars]` and `[stage.NAME]`
 //! tables, kept with their spans. What stage tables mean is decided later, in `plan`.
 
+pub mod diagnostics;
 pub mod engine_keys;
 pub mod external;
+pub mod reference;
+pub mod value;
 
 use std::path::{Path, PathBuf};
 
-use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean};
-use crate::value::{Entry, SValue, SKind, parse_document};
+use crate::manifest::diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean};
+use crate::manifest::value::{Entry, SValue, SKind, parse_document};
 
 /// A parsed manifest, before variables, matrices and references are resolved.
 #[derive(Debug, Clone)]
@@ -68,7 +71,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
         string_entry(&source, entry, &mut errors);
     }
     let external = external::allowed_roots(&source, settings.as_ref(), &root, &mut errors);
-    let max_instances = crate::expand::max_instances(&source, settings.as_ref(), &mut errors);
+    let max_instances = crate::plan::expand::max_instances(&source, settings.as_ref(), &mut errors);
     let vars = document
         .get("vars")
         .map(|e| e.value.clone())

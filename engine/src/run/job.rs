@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use pipeline_api::{CancelToken, StageContext, StageError};
 
-use crate::hashing::{ContentHasher, Snapshot};
-use crate::output_check;
-use crate::key::{KEY_SCHEMA, KeyManifest};
-use crate::ledger::now_unix;
+use crate::cache::hashing::{ContentHasher, Snapshot};
+use crate::run::output_check;
+use crate::cache::key::{KEY_SCHEMA, KeyManifest};
+use crate::cache::ledger::now_unix;
 use crate::plan::{InputSource, Plan, PlannedStage};
-use crate::progress::StageProgress;
-use crate::store::{self, LocalStore, RunRecord, Store};
+use crate::run::progress::StageProgress;
+use crate::cache::store::{self, LocalStore, RunRecord, Store};
 
 /// What every job of one invocation shares.
 pub struct Engine<'a> {

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::job::{Engine, Prepared};
-use crate::key::explain_change;
-use crate::store::Store;
+use crate::run::job::{Engine, Prepared};
+use crate::cache::key::explain_change;
+use crate::cache::store::Store;
 
 /// The state of one stage.
 #[derive(Debug, Clone, Serialize)]

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::value::{Entry, SKind, SValue};
+use crate::manifest::value::{Entry, SKind, SValue};
 
 /// A stage kind's parameter schema, kept whole so that `$ref`s to its `$defs` can be followed.
 pub struct ParamSchema {
@@ -158,7 +158,7 @@ pub fn join_key(path: &str, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::parse_document;
+    use crate::manifest::value::parse_document;
 
     fn schema() -> ParamSchema {
         let value = serde_json::json!({

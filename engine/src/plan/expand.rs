@@ -11,9 +11,9 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile};
+use crate::manifest::diagnostics::{Diagnostic, Diagnostics, SourceFile};
 use crate::manifest::{Manifest, StageDecl};
-use crate::value::{Entry, SKind, SValue};
+use crate::manifest::value::{Entry, SKind, SValue};
 
 /// One runnable stage: a declared stage, or one combination of a matrix stage.
 #[derive(Debug, Clone)]

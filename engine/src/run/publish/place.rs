@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::store;
+use crate::cache::store;
 
 /// Replaces `parent/name` by a copy of `source`. `check` is asked, right before the copy, whether
 /// the real path of the opened `parent` folder may be written (it may have been swapped meanwhile).

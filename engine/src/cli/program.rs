@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use clap::Parser;
 use pipeline_api::CancelToken;
 
-use crate::cli::{Cli, Command};
-use crate::commands::{self, exit};
+use crate::cli::args::{Cli, Command};
+use crate::cli::commands::{self, exit};
 use crate::registry::Registry;
 
 /// `main` of a `pipeline` binary whose stage kinds are `registry`.

@@ -15,9 +15,9 @@ use std::path::Path;
 
 use bounds::{Bounds, Refusal};
 
-use crate::job::{Engine, JobError};
-use crate::lock;
-use crate::store::{RunRecord, Store};
+use crate::run::job::{Engine, JobError};
+use crate::cache::lock;
+use crate::cache::store::{RunRecord, Store};
 
 impl Engine<'_> {
     /// Places the stage's published files at their user-visible paths, if they differ.

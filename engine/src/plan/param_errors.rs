@@ -6,10 +6,10 @@
 
 use pipeline_api::{DynStage, ParamError};
 
-use crate::diagnostics::{Diagnostic, SourceFile, did_you_mean};
-use crate::expand::Instance;
+use crate::manifest::diagnostics::{Diagnostic, SourceFile, did_you_mean};
+use crate::plan::expand::Instance;
 use crate::plan::{ENGINE_KEYS, PlannedStage};
-use crate::schema::{ParamSchema, UnknownKey, join_key};
+use crate::plan::schema::{ParamSchema, UnknownKey, join_key};
 
 /// The diagnostics for `error`, raised by `plugin` on the parameters of `instance`.
 pub fn diagnose(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, error: &ParamError) -> Vec<Diagnostic> {

@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use pipeline_api::CancelToken;
 
 use super::{CliError, Session, cache_dir_for, exit, params_doc};
-use crate::cli::{DagArgs, DagFormat, ExplainArgs, HashArgs, LogArgs, StagesArgs, StatusArgs};
-use crate::hashing::{ContentHasher, StatCache, print_digest};
+use crate::cli::args::{DagArgs, DagFormat, ExplainArgs, HashArgs, LogArgs, StagesArgs, StatusArgs};
+use crate::cache::hashing::{ContentHasher, StatCache, print_digest};
 use crate::plan::Plan;
 use crate::registry::Registry;
-use crate::schema::ParamSchema;
-use crate::store::LocalStore;
-use crate::{ledger, status};
+use crate::plan::schema::ParamSchema;
+use crate::cache::store::LocalStore;
+use crate::{cache::ledger, cache::status};
 
 pub fn status(args: &StatusArgs, cache_flag: Option<&Path>, registry: &Registry) -> Result<ExitCode, CliError> {
     let session = Session::open(&args.manifest, cache_flag, registry)?;
@@ -68,6 +68,7 @@ pub fn explain(args: &ExplainArgs, cache_flag: Option<&Path>, registry: &Registr
     let stage = &session.plan.stages[index];
     let value = serde_json::json!({
         "stage": stage.name,
+        "desc": stage.desc,
         "key": prepared.as_ref().map(|p| &p.key),
         "manifest": prepared.as_ref().map(|p| &p.manifest),
         "sources": prepared.as_ref().map(|p| &p.sources),
@@ -79,6 +80,9 @@ pub fn explain(args: &ExplainArgs, cache_flag: Option<&Path>, registry: &Registr
         println!("{value}");
     } else {
         println!("stage:  {}", stage.name);
+        if let Some(desc) = &stage.desc {
+            println!("desc:   {desc}");
+        }
         println!("status: {}", stage_status.describe());
         match &prepared {
             Some(prepared) => {

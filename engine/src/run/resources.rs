@@ -1,6 +1,6 @@
 //! CPUs and GPUs of this machine, leased to running stages so that none is over-committed.
 
-use crate::job::Grant;
+use crate::run::job::Grant;
 use crate::plan::Resources;
 
 /// What is free right now.

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use crate::job::JobError;
+use crate::run::job::JobError;
 
 /// Fails with what is wrong with the output folder `out_dir` of a stage declaring `declared`.
 pub fn check_outputs(declared: &[String], out_dir: &Path) -> Result<(), JobError> {

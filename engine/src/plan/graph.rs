@@ -7,42 +7,29 @@ use petgraph::Direction;
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::plan::{InputSource, PlannedStage};
-
-/// Dependencies between the stage instances of a plan; node `i` is stage `i`.
+/// Dependencies between the stage instances of a plan; node `i` is stage `i`. It knows stages
+/// only by index: the plan says which reads which.
 pub struct StageGraph {
     graph: DiGraph<(), ()>,
 }
 
 impl StageGraph {
-    pub fn new(stages: &[PlannedStage]) -> Self {
+    /// `len` stages; each edge `(from, to)`: stage `to` reads the output of `from` (repeats are
+    /// kept once).
+    pub fn from_edges(len: usize, edges: impl IntoIterator<Item = (usize, usize)>) -> Self {
         let mut graph = DiGraph::new();
-        for _ in stages {
+        for _ in 0..len {
             graph.add_node(());
         }
-        for (index, stage) in stages.iter().enumerate() {
-            let upstream: BTreeSet<usize> = stage
-                .inputs
-                .values()
-                .flatten()
-                .filter_map(|source| match source {
-                    InputSource::Output { stage, .. } => Some(*stage),
-                    InputSource::Path { .. } => None,
-                })
-                .collect();
-            for from in upstream {
-                graph.add_edge(NodeIndex::new(from), NodeIndex::new(index), ());
-            }
+        let edges: BTreeSet<(usize, usize)> = edges.into_iter().collect();
+        for (from, to) in edges {
+            graph.add_edge(NodeIndex::new(from), NodeIndex::new(to), ());
         }
         Self { graph }
     }
 
     pub fn len(&self) -> usize {
         self.graph.node_count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Stages whose output `index` reads.
@@ -93,18 +80,6 @@ impl StageGraph {
             }
         }
         keep
-    }
-
-    /// `roots` and everything that depends on them.
-    pub fn with_descendants(&self, roots: &[usize]) -> BTreeSet<usize> {
-        let mut found = BTreeSet::new();
-        let mut stack = roots.to_vec();
-        while let Some(next) = stack.pop() {
-            if found.insert(next) {
-                stack.extend(self.downstream(next));
-            }
-        }
-        found
     }
 
     /// One cycle, as the stages along it, if the graph has any.
@@ -164,5 +139,51 @@ impl StageGraph {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 0 -> 1 -> 3, 0 -> 2 -> 3, and 4 alone.
+    fn diamond() -> StageGraph {
+        StageGraph::from_edges(5, [(0, 1), (0, 2), (1, 3), (2, 3), (2, 3)])
+    }
+
+    #[test]
+    fn neighbours_and_order_follow_the_edges() {
+        let graph = diamond();
+        assert_eq!(graph.upstream(3), [1, 2]);
+        assert_eq!(graph.downstream(0), [1, 2]);
+        assert_eq!(graph.order(), [0, 1, 2, 3, 4]);
+        let late_first = StageGraph::from_edges(3, [(2, 0), (2, 1)]);
+        assert_eq!(late_first.order(), [2, 0, 1]);
+    }
+
+    #[test]
+    fn ancestors_are_what_a_target_needs() {
+        let graph = diamond();
+        assert_eq!(graph.with_ancestors(&[3]), BTreeSet::from([0, 1, 2, 3]));
+        assert_eq!(graph.with_ancestors(&[1, 4]), BTreeSet::from([0, 1, 4]));
+    }
+
+    #[test]
+    fn a_cycle_is_found_as_the_stages_along_it() {
+        assert_eq!(diamond().find_cycle(), None);
+        let cycle = StageGraph::from_edges(4, [(0, 1), (1, 2), (2, 3), (3, 1)]).find_cycle();
+        assert_eq!(cycle, Some(vec![1, 2, 3]));
+        assert_eq!(StageGraph::from_edges(2, [(1, 1)]).find_cycle(), Some(vec![1]));
+    }
+
+    #[test]
+    fn renderings_name_every_stage_and_edge() {
+        let graph = StageGraph::from_edges(3, [(0, 2), (1, 2)]);
+        let names = ["a", "b", "say \"c\""];
+        assert_eq!(graph.to_text(&names), "a\nb\nsay \"c\"  <- a, b\n");
+        let dot = graph.to_dot(&names);
+        assert!(dot.contains("n2 [label=\"say \\\"c\\\"\"]") && dot.contains("n0 -> n2;"), "{dot}");
+        let mermaid = graph.to_mermaid(&names);
+        assert!(mermaid.contains("n2[\"say #quot;c#quot;\"]") && mermaid.contains("n1 --> n2"), "{mermaid}");
     }
 }

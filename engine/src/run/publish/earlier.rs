@@ -7,9 +7,9 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::job::Engine;
-use crate::ledger::{self, Outcome};
-use crate::store::Store;
+use crate::run::job::Engine;
+use crate::cache::ledger::{self, Outcome};
+use crate::cache::store::Store;
 
 /// How many of the stage's latest results are compared with what is at the destination.
 const EARLIER_RESULTS: usize = 20;

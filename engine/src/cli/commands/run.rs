@@ -7,14 +7,14 @@ use std::process::ExitCode;
 use pipeline_api::CancelToken;
 
 use super::{CliError, Session, exit};
-use crate::cli::RunArgs;
-use crate::executor::{self, LocalExecutor, RunOptions};
-use crate::ledger::Outcome;
-use crate::progress::Reporter;
+use crate::cli::args::RunArgs;
+use crate::run::executor::{self, LocalExecutor, RunOptions};
+use crate::cache::ledger::Outcome;
+use crate::run::progress::Reporter;
 use crate::registry::Registry;
-use crate::resources::{Pool, detect_gpus};
-use crate::status;
-use crate::store::{LocalStore, remove_tree};
+use crate::run::resources::{Pool, detect_gpus};
+use crate::cache::status;
+use crate::cache::store::{LocalStore, remove_tree};
 
 pub fn run(args: &RunArgs, cache_flag: Option<&std::path::Path>, registry: &Registry, cancel: CancelToken) -> Result<ExitCode, CliError> {
     let session = Session::open(&args.manifest, cache_flag, registry)?;

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use pipeline_api::CancelToken;
 
 use super::{CliError, Session, cache_dir_for, exit};
-use crate::cli::CacheCommand;
-use crate::hashing::{ContentHasher, StatCache};
+use crate::cli::args::CacheCommand;
+use crate::cache::hashing::{ContentHasher, StatCache};
 use crate::registry::Registry;
-use crate::status;
-use crate::store::{LocalStore, Store, remove_tree};
+use crate::cache::status;
+use crate::cache::store::{LocalStore, Store, remove_tree};
 
 pub fn cache(command: CacheCommand, cache_flag: Option<&Path>, registry: &Registry) -> Result<ExitCode, CliError> {
     match command {

@@ -7,9 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::hashing::Snapshot;
-use crate::job::{Engine, JobError, Prepared};
-use crate::store::{RunRecord, Store};
+use crate::cache::hashing::Snapshot;
+use crate::run::job::{Engine, JobError, Prepared};
+use crate::cache::store::{RunRecord, Store};
 
 /// The outputs of other stages a stage receives, as they were before it ran.
 pub struct InputGuard {

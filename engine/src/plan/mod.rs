@@ -7,16 +7,19 @@ use std::path::{Path, PathBuf};
 
 use pipeline_api::PreparedStage;
 
-use crate::diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean};
-use crate::expand::{Instance, expand};
-use crate::graph::StageGraph;
+use crate::manifest::diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean};
+use crate::plan::expand::{Instance, expand};
+use crate::plan::graph::StageGraph;
 use crate::manifest::{self, Manifest};
-use crate::param_errors;
-use crate::reference::{self, Reference};
+use crate::manifest::reference::{self, Reference};
 use crate::registry::Registry;
-use crate::value::{SKind, SValue};
+use crate::manifest::value::{SKind, SValue};
 
 mod destinations;
+pub mod expand;
+pub mod graph;
+pub mod param_errors;
+pub mod schema;
 
 /// Keys of a stage table that belong to the engine; every other key is a plugin parameter.
 pub const ENGINE_KEYS: [&str; 6] = ["kind", "inputs", "matrix", "resources", "always_run", "desc"];
@@ -79,7 +82,7 @@ impl Plan {
         let mut builder = Builder { manifest: &manifest, registry, errors: &mut errors, names: HashMap::new(), bases: HashMap::new(), folders: HashMap::new() };
         let stages = builder.stages(&instances);
         errors.into_result()?;
-        let graph = StageGraph::new(&stages);
+        let graph = StageGraph::from_edges(stages.len(), dependencies(&stages));
         if let Some(cycle) = graph.find_cycle() {
             let names: Vec<&str> = cycle.iter().map(|&i| stages[i].name.as_str()).collect();
             let first = instances.iter().find(|inst| inst.name == names[0]).map(|inst| inst.name_span.clone());
@@ -348,5 +351,15 @@ fn declares(declared: &[String], subpath: &str) -> bool {
     declared.iter().any(|output| {
         let output = output.trim_end_matches('/');
         output == subpath || subpath.starts_with(&format!("{output}/")) || output.starts_with(&format!("{subpath}/"))
+    })
+}
+
+/// `(from, to)` for each stage `to` that reads the output of stage `from`.
+fn dependencies(stages: &[PlannedStage]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    stages.iter().enumerate().flat_map(|(to, stage)| {
+        stage.inputs.values().flatten().filter_map(move |source| match source {
+            InputSource::Output { stage, .. } => Some((*stage, to)),
+            InputSource::Path { .. } => None,
+        })
     })
 }

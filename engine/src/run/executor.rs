@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 
-use crate::job::{Engine, Grant, JobError, Prepared, Upstream};
-use crate::ledger::{self, LedgerEntry, Outcome, now_unix};
-use crate::progress::{Reporter, StageProgress};
-use crate::resources::Pool;
-use crate::store::RunRecord;
+use crate::run::job::{Engine, Grant, JobError, Prepared, Upstream};
+use crate::cache::ledger::{self, LedgerEntry, Outcome, now_unix};
+use crate::run::progress::{Reporter, StageProgress};
+use crate::run::resources::Pool;
+use crate::cache::store::RunRecord;
 
 /// A prepared stage, and its cached record when it is a hit (looked up by the preparing thread).
 type Keyed = (Prepared, Option<Hit>);

@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::key::KeyManifest;
-use crate::lock::{self, KeyLock};
+use crate::cache::key::KeyManifest;
+use crate::cache::lock::{self, KeyLock};
 
 /// What the cache keeps about a finished stage run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
