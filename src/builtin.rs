@@ -8,7 +8,10 @@ use pipeline_engine::registry::Registry;
 /// Every built-in stage kind.
 pub fn registry() -> Registry {
     let mut registry = Registry::empty();
-    let kinds = [pipeline_stages_core::stages(), pipeline_stages_download::stages()];
+    let kinds = [
+        pipeline_stages_core::stages(),
+        pipeline_stages_download::stages(),
+    ];
     for stage in kinds.into_iter().flatten().chain(ml_stages()) {
         registry.register(stage);
     }
@@ -42,7 +45,9 @@ mod tests {
         let registry = registry();
         let mut expected = vec!["copy", "download", "exec", "publish"];
         if cfg!(feature = "ml") {
-            expected.extend(["visual7w", "mc_table", "train", "predict", "ensemble", "evaluate"]);
+            expected.extend([
+                "visual7w", "mc_table", "train", "predict", "ensemble", "evaluate",
+            ]);
         }
         for kind in expected {
             assert!(registry.get(kind).is_some(), "`{kind}` is not registered");
@@ -50,9 +55,17 @@ mod tests {
         for stage in registry.iter() {
             assert!(!stage.doc().is_empty(), "`{}` has no doc", stage.kind());
             let schema = stage.params_schema();
-            let properties = schema.get("properties").and_then(|p| p.as_object()).cloned().unwrap_or_default();
+            let properties = schema
+                .get("properties")
+                .and_then(|p| p.as_object())
+                .cloned()
+                .unwrap_or_default();
             for (name, property) in properties {
-                assert!(property.get("description").is_some(), "`{}` parameter `{name}` has no doc", stage.kind());
+                assert!(
+                    property.get("description").is_some(),
+                    "`{}` parameter `{name}` has no doc",
+                    stage.kind()
+                );
             }
         }
     }

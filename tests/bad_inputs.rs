@@ -53,12 +53,31 @@ struct Case {
 }
 
 /// The kinds that come with the `ml` feature: built without it, the cases that use them are skipped.
-const ML_KINDS: [&str; 10] = ["visual7w", "mc_table", "synth", "images", "tokenize", "tokenizer_train", "train", "predict", "ensemble", "evaluate"];
+const ML_KINDS: [&str; 10] = [
+    "visual7w",
+    "mc_table",
+    "synth",
+    "images",
+    "tokenize",
+    "tokenizer_train",
+    "train",
+    "predict",
+    "ensemble",
+    "evaluate",
+];
 
 impl Case {
     fn needs_ml(&self) -> bool {
-        let texts = self.manifest.iter().chain(&self.append).chain(self.edit.iter().map(|[_, to]| to));
-        texts.into_iter().any(|text| ML_KINDS.iter().any(|kind| text.contains(&format!("kind = \"{kind}\""))))
+        let texts = self
+            .manifest
+            .iter()
+            .chain(&self.append)
+            .chain(self.edit.iter().map(|[_, to]| to));
+        texts.into_iter().any(|text| {
+            ML_KINDS
+                .iter()
+                .any(|kind| text.contains(&format!("kind = \"{kind}\"")))
+        })
     }
 }
 
@@ -71,10 +90,18 @@ fn corpus() -> Corpus {
 #[test]
 fn every_bad_input_is_refused_clearly_and_changes_nothing() {
     let corpus = corpus();
-    assert!(corpus.case.len() >= 100, "the corpus holds {} cases", corpus.case.len());
+    assert!(
+        corpus.case.len() >= 100,
+        "the corpus holds {} cases",
+        corpus.case.len()
+    );
     let mut names = std::collections::BTreeSet::new();
     for case in &corpus.case {
-        assert!(names.insert(&case.name), "two cases are named `{}`", case.name);
+        assert!(
+            names.insert(&case.name),
+            "two cases are named `{}`",
+            case.name
+        );
     }
     let good = common::Project::new(&corpus.base.manifest);
     for (path, text) in &corpus.base.files {
@@ -82,7 +109,10 @@ fn every_bad_input_is_refused_clearly_and_changes_nothing() {
     }
     let first = good.run(&[]);
     assert_eq!(first.code, 0, "the base project fails: {}", first.stderr);
-    assert!(good.path("results").is_dir(), "the base project publishes nothing");
+    assert!(
+        good.path("results").is_dir(),
+        "the base project publishes nothing"
+    );
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -92,9 +122,16 @@ fn every_bad_input_is_refused_clearly_and_changes_nothing() {
                     if case.needs_ml() && !cfg!(feature = "ml") {
                         continue;
                     }
-                    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_case(&good, &corpus.base, case)));
-                    if let Err(why) = checked.unwrap_or_else(|_| Err("the check panicked (see above)".into())) {
-                        failures.lock().unwrap().push(format!("--- {}: {why}", case.name));
+                    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        check_case(&good, &corpus.base, case)
+                    }));
+                    if let Err(why) =
+                        checked.unwrap_or_else(|_| Err("the check panicked (see above)".into()))
+                    {
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("--- {}: {why}", case.name));
                     }
                 }
             });
@@ -102,7 +139,13 @@ fn every_bad_input_is_refused_clearly_and_changes_nothing() {
     });
     let mut failures = failures.into_inner().unwrap();
     failures.sort();
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), corpus.case.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        corpus.case.len(),
+        failures.join("\n")
+    );
 }
 
 /// Copies the good project, breaks it as the case says, runs and checks.
@@ -115,7 +158,11 @@ fn check_case(good: &common::Project, base: &Base, case: &Case) -> Result<(), St
     apply_case(&project, base, case, &fill)?;
     let inputs = snapshot_of(project.dir.path(), &["data"]);
     let base_lines = base.manifest.lines().count();
-    let expect: Vec<String> = case.expect.iter().map(|f| fill(&relative_lines(f, base_lines))).collect();
+    let expect: Vec<String> = case
+        .expect
+        .iter()
+        .map(|f| fill(&relative_lines(f, base_lines)))
+        .collect();
     if let Some(what) = &case.corrupt {
         return check_corrupt_cache(&project, what, case.exit, &expect);
     }
@@ -129,22 +176,35 @@ fn check_case(good: &common::Project, base: &Base, case: &Case) -> Result<(), St
         let said = format!("{stderr}{stdout}");
         let command = args.join(" ");
         if code != case.exit {
-            return Err(format!("`{command}` exited {code}, expected {}:\n{said}", case.exit));
+            return Err(format!(
+                "`{command}` exited {code}, expected {}:\n{said}",
+                case.exit
+            ));
         }
         if let Some(missing) = expect.iter().find(|f| !matches(&said, f)) {
             return Err(format!("`{command}` does not say `{missing}`:\n{said}"));
         }
     }
     let mut changed = differences(&before, &snapshot(project.dir.path()));
-    changed.extend(differences(&inputs, &snapshot_of(project.dir.path(), &["data"])));
+    changed.extend(differences(
+        &inputs,
+        &snapshot_of(project.dir.path(), &["data"]),
+    ));
     match changed {
         changed if changed.is_empty() => Ok(()),
-        changed => Err(format!("the failed run changed the cache, the results or the inputs: {changed:?}")),
+        changed => Err(format!(
+            "the failed run changed the cache, the results or the inputs: {changed:?}"
+        )),
     }
 }
 
 /// Writes the case's manifest, files and links and removes what it removes.
-fn apply_case(project: &common::Project, base: &Base, case: &Case, fill: &dyn Fn(&str) -> String) -> Result<(), String> {
+fn apply_case(
+    project: &common::Project,
+    base: &Base,
+    case: &Case,
+    fill: &dyn Fn(&str) -> String,
+) -> Result<(), String> {
     let mut manifest = match &case.manifest {
         Some(text) => text.clone(),
         None => base.manifest.clone() + case.append.as_deref().unwrap_or(""),
@@ -167,7 +227,8 @@ fn apply_case(project: &common::Project, base: &Base, case: &Case, fill: &dyn Fn
         let link = project.path(link);
         std::fs::create_dir_all(link.parent().unwrap()).unwrap();
         let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(fill(target), &link).map_err(|e| format!("linking {}: {e}", link.display()))?;
+        std::os::unix::fs::symlink(fill(target), &link)
+            .map_err(|e| format!("linking {}: {e}", link.display()))?;
     }
     Ok(())
 }
@@ -176,7 +237,12 @@ fn apply_case(project: &common::Project, base: &Base, case: &Case, fill: &dyn Fn
 /// run; `object`: the stored output that is published, with the published copy deleted): the run
 /// either recovers (exit 0, the published result intact, `cache verify` clean) or fails naming the
 /// file to delete.
-fn check_corrupt_cache(project: &common::Project, what: &str, exit: i32, expect: &[String]) -> Result<(), String> {
+fn check_corrupt_cache(
+    project: &common::Project,
+    what: &str,
+    exit: i32,
+    expect: &[String],
+) -> Result<(), String> {
     let published = project.read("results/report.txt");
     let below = |dir: &str| {
         let mut files = common::files_below(&project.path(dir));
@@ -185,8 +251,12 @@ fn check_corrupt_cache(project: &common::Project, what: &str, exit: i32, expect:
     };
     let victim = match what {
         "run_record" => below("cache/v1/runs").into_iter().next(),
-        "last_record" => below("cache/v1/last").into_iter().find(|f| f.ends_with("report.json")),
-        "object" => below("cache/v1/objects").into_iter().find(|f| std::fs::read_to_string(f).is_ok_and(|t| t == published)),
+        "last_record" => below("cache/v1/last")
+            .into_iter()
+            .find(|f| f.ends_with("report.json")),
+        "object" => below("cache/v1/objects")
+            .into_iter()
+            .find(|f| std::fs::read_to_string(f).is_ok_and(|t| t == published)),
         other => return Err(format!("unknown corruption `{other}`")),
     };
     let victim = victim.ok_or("nothing to damage")?;
@@ -200,20 +270,37 @@ fn check_corrupt_cache(project: &common::Project, what: &str, exit: i32, expect:
     }
     let (code, stdout, stderr) = project.cli(&["run", "pipeline.toml"]);
     let said = format!("{stderr}{stdout}");
-    let names_victim = said.contains(victim.strip_prefix(project.dir.path()).unwrap().to_str().unwrap());
+    let names_victim = said.contains(
+        victim
+            .strip_prefix(project.dir.path())
+            .unwrap()
+            .to_str()
+            .unwrap(),
+    );
     if code != exit && !(code != 0 && names_victim) {
-        return Err(format!("`run` exited {code}, expected {exit} or a failure naming {}:\n{said}", victim.display()));
+        return Err(format!(
+            "`run` exited {code}, expected {exit} or a failure naming {}:\n{said}",
+            victim.display()
+        ));
     }
     if let Some(missing) = expect.iter().find(|f| !matches(&said, f)) {
         return Err(format!("`run` does not say `{missing}`:\n{said}"));
     }
     if code == 0 {
-        if std::fs::read_to_string(project.path("results/report.txt")).ok().as_ref() != Some(&published) {
-            return Err(format!("the run exited 0 but published damaged bytes:\n{said}"));
+        if std::fs::read_to_string(project.path("results/report.txt"))
+            .ok()
+            .as_ref()
+            != Some(&published)
+        {
+            return Err(format!(
+                "the run exited 0 but published damaged bytes:\n{said}"
+            ));
         }
         let (code, report, err) = project.cli(&["cache", "verify"]);
         if code != 0 {
-            return Err(format!("`cache verify` after the run exited {code}:\n{report}{err}"));
+            return Err(format!(
+                "`cache verify` after the run exited {code}:\n{report}{err}"
+            ));
         }
     }
     Ok(())
@@ -222,11 +309,20 @@ fn check_corrupt_cache(project: &common::Project, what: &str, exit: i32, expect:
 /// `pipeline.toml:+N:` -> `pipeline.toml:<base_lines + N>:`.
 fn relative_lines(fragment: &str, base_lines: usize) -> String {
     let marker = "pipeline.toml:+";
-    let Some(at) = fragment.find(marker) else { return fragment.to_string() };
+    let Some(at) = fragment.find(marker) else {
+        return fragment.to_string();
+    };
     let rest = &fragment[at + marker.len()..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    let line = base_lines + digits.parse::<usize>().expect("a line number after `pipeline.toml:+`");
-    format!("{}pipeline.toml:{line}{}", &fragment[..at], &rest[digits.len()..])
+    let line = base_lines
+        + digits
+            .parse::<usize>()
+            .expect("a line number after `pipeline.toml:+`");
+    format!(
+        "{}pipeline.toml:{line}{}",
+        &fragment[..at],
+        &rest[digits.len()..]
+    )
 }
 
 /// Whether `text` holds `fragment`, each `*` in it standing for one or more digits.
@@ -256,7 +352,9 @@ fn snapshot_of(root: &Path, dirs: &[&str]) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut all = BTreeMap::new();
     let mut pending: Vec<PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
     while let Some(path) = pending.pop() {
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
         let relative = path.strip_prefix(root).unwrap().to_path_buf();
         if meta.is_symlink() {
             let target = std::fs::read_link(&path).unwrap_or_default();
@@ -270,7 +368,10 @@ fn snapshot_of(root: &Path, dirs: &[&str]) -> BTreeMap<PathBuf, Vec<u8>> {
     all
 }
 
-fn differences(before: &BTreeMap<PathBuf, Vec<u8>>, after: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<String> {
+fn differences(
+    before: &BTreeMap<PathBuf, Vec<u8>>,
+    after: &BTreeMap<PathBuf, Vec<u8>>,
+) -> Vec<String> {
     let mut changed = Vec::new();
     for (path, bytes) in before {
         match after.get(path) {
@@ -279,11 +380,21 @@ fn differences(before: &BTreeMap<PathBuf, Vec<u8>>, after: &BTreeMap<PathBuf, Ve
             _ => {}
         }
     }
-    changed.extend(after.keys().filter(|p| !before.contains_key(*p)).map(|p| format!("{} added", p.display())));
+    changed.extend(
+        after
+            .keys()
+            .filter(|p| !before.contains_key(*p))
+            .map(|p| format!("{} added", p.display())),
+    );
     changed
 }
 
 fn copy_tree(from: &Path, to: &Path) {
-    let status = std::process::Command::new("cp").arg("-a").arg(format!("{}/.", from.display())).arg(to).status().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .unwrap();
     assert!(status.success(), "copying {} failed", from.display());
 }

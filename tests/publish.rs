@@ -28,7 +28,9 @@ path = "results/one.txt"
 
 fn publish_manifest(path: &str) -> String {
     let mut manifest = sh_stage("make", "", "echo result > \"$PIPELINE_OUT/out.txt\"");
-    manifest += &format!("[stage.ship]\nkind = \"publish\"\ninputs = {{ file = \"@make/out.txt\" }}\npath = \"{path}\"\n");
+    manifest += &format!(
+        "[stage.ship]\nkind = \"publish\"\ninputs = {{ file = \"@make/out.txt\" }}\npath = \"{path}\"\n"
+    );
     manifest
 }
 
@@ -60,11 +62,34 @@ fn symlinks_on_the_publish_path_must_stay_inside_the_project() {
             std::os::unix::fs::symlink(outside.path(), project.path("results")).unwrap();
         }
         let result = project.run(&[]);
-        assert_ne!(result.code, 0, "publishing `{path}` through a symlink succeeded: {}", result.stderr);
-        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "`{path}` wrote outside the project");
-        assert!(result.stderr.contains(&format!("cannot publish `{path}`")), "{}", result.stderr);
-        assert!(result.stderr.contains("is a symlink to") && result.stderr.contains("outside the project"), "{}", result.stderr);
-        assert!(result.stderr.contains(&outside.path().display().to_string()), "{}", result.stderr);
+        assert_ne!(
+            result.code, 0,
+            "publishing `{path}` through a symlink succeeded: {}",
+            result.stderr
+        );
+        assert_eq!(
+            std::fs::read_dir(outside.path()).unwrap().count(),
+            0,
+            "`{path}` wrote outside the project"
+        );
+        assert!(
+            result.stderr.contains(&format!("cannot publish `{path}`")),
+            "{}",
+            result.stderr
+        );
+        assert!(
+            result.stderr.contains("is a symlink to")
+                && result.stderr.contains("outside the project"),
+            "{}",
+            result.stderr
+        );
+        assert!(
+            result
+                .stderr
+                .contains(&outside.path().display().to_string()),
+            "{}",
+            result.stderr
+        );
     }
     // A symlink that stays inside the project is followed.
     let project = Project::new(&publish_manifest("results/x.txt"));
@@ -73,7 +98,10 @@ fn symlinks_on_the_publish_path_must_stay_inside_the_project() {
     let result = project.run(&[]);
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert_eq!(project.read("real/results/x.txt"), "result\n");
-    assert!(project.path("results").is_symlink(), "the symlink was replaced");
+    assert!(
+        project.path("results").is_symlink(),
+        "the symlink was replaced"
+    );
 }
 
 /// Four runs restore the same edited folder (and file) at once, round after round: none fails,
@@ -90,20 +118,48 @@ fn concurrent_runs_restore_a_published_folder_without_errors_or_leftovers() {
         project.write("results/files/extra.txt", "not ours\n");
         project.write("results/one.txt", "edited\n");
         // What a run killed mid-publish leaves (its pid is past any pid_max).
-        project.write(&format!("results/.files.tmp-999999999-{round}/f1.txt"), "partial");
-        project.write(&format!("results/.one.txt.tmp-999999999-{round}"), "partial");
+        project.write(
+            &format!("results/.files.tmp-999999999-{round}/f1.txt"),
+            "partial",
+        );
+        project.write(
+            &format!("results/.one.txt.tmp-999999999-{round}"),
+            "partial",
+        );
         let children: Vec<_> = (0..4)
-            .map(|_| project.command(&["run", "pipeline.toml"]).stderr(Stdio::piped()).spawn().unwrap())
+            .map(|_| {
+                project
+                    .command(&["run", "pipeline.toml"])
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
             .collect();
         for child in children {
             let output = child.wait_with_output().unwrap();
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert_eq!(output.status.code(), Some(0), "round {round}: {stderr}");
         }
-        assert_eq!(temp_leftovers(&project.path("results")), Vec::<String>::new(), "round {round}");
-        assert_eq!(files_below(&project.path("results/files")).len(), 201, "round {round}");
-        assert_eq!(project.read("results/files/f3.txt"), expected, "round {round}");
-        assert_eq!(project.read("results/files/f2.txt"), "file 2\n", "round {round}");
+        assert_eq!(
+            temp_leftovers(&project.path("results")),
+            Vec::<String>::new(),
+            "round {round}"
+        );
+        assert_eq!(
+            files_below(&project.path("results/files")).len(),
+            201,
+            "round {round}"
+        );
+        assert_eq!(
+            project.read("results/files/f3.txt"),
+            expected,
+            "round {round}"
+        );
+        assert_eq!(
+            project.read("results/files/f2.txt"),
+            "file 2\n",
+            "round {round}"
+        );
         assert_eq!(project.read("results/one.txt"), "file 1\n", "round {round}");
     }
 }
@@ -111,19 +167,36 @@ fn concurrent_runs_restore_a_published_folder_without_errors_or_leftovers() {
 /// Runs `pipeline <args>` with its stdout closed before anything is read, as `| head -1` does
 /// once it has its line.
 fn with_closed_stdout(project: &Project, args: &[&str]) -> (std::process::ExitStatus, String) {
-    let mut child = project.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = project
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     drop(child.stdout.take());
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     (child.wait().unwrap(), stderr)
 }
 
 #[test]
 fn a_closed_stdout_ends_listing_commands_quietly() {
     let project = Project::new(&publish_manifest("results/x.txt"));
-    for args in [&["stages"][..], &["dag", "pipeline.toml"], &["stages", "--json"]] {
+    for args in [
+        &["stages"][..],
+        &["dag", "pipeline.toml"],
+        &["stages", "--json"],
+    ] {
         let (status, stderr) = with_closed_stdout(&project, args);
-        assert!(status.success() || status.signal() == Some(libc::SIGPIPE), "{args:?}: {status:?} {stderr}");
+        assert!(
+            status.success() || status.signal() == Some(libc::SIGPIPE),
+            "{args:?}: {status:?} {stderr}"
+        );
         assert_eq!(stderr, "", "{args:?}");
     }
 }
@@ -143,17 +216,38 @@ fn stale_staging_folders_are_removed_unless_locked_or_resumable() {
 
     let result = project.run(&[]);
     assert_eq!(result.code, 0, "{}", result.stderr);
-    assert!(!staging.join("killed").exists(), "the staging folder of a killed run stayed");
-    assert!(staging.join("resumable/out/partial.bin").exists(), "a resumable stage's staging was removed");
-    assert!(staging.join("running/out/partial.bin").exists(), "a locked staging folder was removed");
-    assert!(result.stderr.contains("removed 1 staging folder of interrupted runs"), "{}", result.stderr);
+    assert!(
+        !staging.join("killed").exists(),
+        "the staging folder of a killed run stayed"
+    );
+    assert!(
+        staging.join("resumable/out/partial.bin").exists(),
+        "a resumable stage's staging was removed"
+    );
+    assert!(
+        staging.join("running/out/partial.bin").exists(),
+        "a locked staging folder was removed"
+    );
+    assert!(
+        result
+            .stderr
+            .contains("removed 1 staging folder of interrupted runs"),
+        "{}",
+        result.stderr
+    );
 
     let again = project.run(&[]);
     assert!(!again.stderr.contains("staging folder"), "{}", again.stderr);
     let (code, _, err) = project.cli(&["cache", "gc", "pipeline.toml"]);
     assert_eq!(code, 0, "{err}");
-    assert!(!staging.join("resumable").exists(), "`cache gc` kept a resumable staging folder");
-    assert!(staging.join("running").exists(), "`cache gc` removed a locked staging folder");
+    assert!(
+        !staging.join("resumable").exists(),
+        "`cache gc` kept a resumable staging folder"
+    );
+    assert!(
+        staging.join("running").exists(),
+        "`cache gc` removed a locked staging folder"
+    );
     drop(held);
 }
 
@@ -164,7 +258,11 @@ fn plain_progress_lines_give_no_eta_before_the_first_item() {
     let result = project.run(&[]);
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert!(result.stderr.contains("count 0/4"), "{}", result.stderr);
-    assert!(!result.stderr.contains("ETA NaN") && !result.stderr.contains("ETA inf"), "{}", result.stderr);
+    assert!(
+        !result.stderr.contains("ETA NaN") && !result.stderr.contains("ETA inf"),
+        "{}",
+        result.stderr
+    );
     assert!(result.stderr.contains("count 4/4"), "{}", result.stderr);
 }
 
@@ -174,15 +272,26 @@ fn plain_progress_lines_give_no_eta_before_the_first_item() {
 #[test]
 fn a_destination_of_the_other_kind_is_replaced_only_when_the_stage_published_it() {
     let manifest = |script: &str, output: &str| {
-        format!("[stage.make]\nkind = \"exec\"\ncmd = [\"sh\", \"-c\", '''{script}''']\noutputs = [\"{output}\"]\n\n[stage.ship]\nkind = \"publish\"\ninputs = {{ it = \"@make/thing\" }}\npath = \"results/thing\"\n")
+        format!(
+            "[stage.make]\nkind = \"exec\"\ncmd = [\"sh\", \"-c\", '''{script}''']\noutputs = [\"{output}\"]\n\n[stage.ship]\nkind = \"publish\"\ninputs = {{ it = \"@make/thing\" }}\npath = \"results/thing\"\n"
+        )
     };
-    let folder = manifest("mkdir \"$PIPELINE_OUT/thing\"; echo a > \"$PIPELINE_OUT/thing/a.txt\"", "thing/");
+    let folder = manifest(
+        "mkdir \"$PIPELINE_OUT/thing\"; echo a > \"$PIPELINE_OUT/thing/a.txt\"",
+        "thing/",
+    );
     let file = manifest("echo file > \"$PIPELINE_OUT/thing\"", "thing");
     let project = Project::new(&file);
     project.write("results/thing/notes.txt", "mine\n");
     let refused = project.run(&[]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
-    assert!(refused.stderr.contains("cannot publish `results/thing`: a folder is there, which stage `ship` did not publish"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "cannot publish `results/thing`: a folder is there, which stage `ship` did not publish"
+        ),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(project.read("results/thing/notes.txt"), "mine\n");
 
     std::fs::remove_dir_all(project.path("results/thing")).unwrap();
@@ -190,7 +299,11 @@ fn a_destination_of_the_other_kind_is_replaced_only_when_the_stage_published_it(
         project.write("pipeline.toml", text);
         let result = project.run(&[]);
         assert_eq!(result.code, 0, "round {round}: {}", result.stderr);
-        assert_eq!(project.path("results/thing").is_dir(), text == &folder, "round {round}");
+        assert_eq!(
+            project.path("results/thing").is_dir(),
+            text == &folder,
+            "round {round}"
+        );
     }
     assert_eq!(project.read("results/thing/a.txt"), "a\n");
 }

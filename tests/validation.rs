@@ -10,7 +10,13 @@ fn check(manifest: &str) -> String {
     let (code, _, stderr) = project.cli(&["run", "pipeline.toml"]);
     assert_eq!(code, 2, "invalid manifests exit with 2: {stderr}");
     assert!(stderr.contains("nothing was run"), "{stderr}");
-    assert!(!project.path("cache/v1/runs").read_dir().map(|mut d| d.next().is_some()).unwrap_or(false));
+    assert!(
+        !project
+            .path("cache/v1/runs")
+            .read_dir()
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false)
+    );
     stderr
 }
 
@@ -41,15 +47,39 @@ outputs = ["x"]
 "#;
     let stderr = check(manifest);
     assert!(stderr.contains("unknown stage kind `exce`"), "{stderr}");
-    assert!(stderr.contains("pipeline.toml:2:8") && stderr.contains("did you mean `exec`?"), "{stderr}");
-    assert!(stderr.contains("unknown parameter `outptus` for stage kind `exec`"), "{stderr}");
-    assert!(stderr.contains("pipeline.toml:8:1") && stderr.contains("did you mean `outputs`?"), "{stderr}");
-    assert!(stderr.contains("valid keys for `exec`: cmd, env, outputs"), "{stderr}");
-    assert!(stderr.contains("parameter `cmd`: invalid type: string \"true\", expected a sequence"), "{stderr}");
+    assert!(
+        stderr.contains("pipeline.toml:2:8") && stderr.contains("did you mean `exec`?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("unknown parameter `outptus` for stage kind `exec`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("pipeline.toml:8:1") && stderr.contains("did you mean `outputs`?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("valid keys for `exec`: cmd, env, outputs"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("parameter `cmd`: invalid type: string \"true\", expected a sequence"),
+        "{stderr}"
+    );
     assert!(stderr.contains("pipeline.toml:12:7"), "{stderr}");
-    assert!(stderr.contains("input file `missing.txt` does not exist"), "{stderr}");
-    assert!(stderr.contains("`@nosuch/x` refers to no stage"), "{stderr}");
-    assert!(stderr.contains("stage `e` declares no output `y`"), "{stderr}");
+    assert!(
+        stderr.contains("input file `missing.txt` does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`@nosuch/x` refers to no stage"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("stage `e` declares no output `y`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("6 errors in the manifest"), "{stderr}");
 }
 
@@ -71,7 +101,10 @@ cmd = ["true"]
 inputs = { x = "@b" }
 "#;
     let stderr = check(manifest);
-    assert!(stderr.contains("the stages form a cycle: a -> b -> c -> a"), "{stderr}");
+    assert!(
+        stderr.contains("the stages form a cycle: a -> b -> c -> a"),
+        "{stderr}"
+    );
     assert!(stderr.contains("pipeline.toml:1:8"), "{stderr}");
 }
 
@@ -79,7 +112,10 @@ inputs = { x = "@b" }
 fn duplicate_names_are_refused() {
     let manifest = "[stage.a]\nkind = \"exec\"\ncmd = [\"true\"]\n\n[stage.a]\nkind = \"exec\"\ncmd = [\"true\"]\n";
     let stderr = check(manifest);
-    assert!(stderr.contains("invalid TOML") && stderr.contains("duplicate"), "{stderr}");
+    assert!(
+        stderr.contains("invalid TOML") && stderr.contains("duplicate"),
+        "{stderr}"
+    );
     assert!(stderr.contains("pipeline.toml:5:"), "{stderr}");
     let matrix = "[stage.a]\nkind = \"exec\"\nmatrix = { seed = [1, 1] }\ncmd = [\"true\"]\n";
     let stderr = check(matrix);
@@ -102,7 +138,10 @@ path = "../outside.txt"
 "#;
     let stderr = check(manifest);
     assert!(stderr.contains("unknown variable `vars.sede`"), "{stderr}");
-    assert!(stderr.contains("parameter `path`: `../outside.txt` climbs out with `..`"), "{stderr}");
+    assert!(
+        stderr.contains("parameter `path`: `../outside.txt` climbs out with `..`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -110,7 +149,12 @@ fn stages_lists_kinds_and_parameters() {
     let project = Project::new("");
     let (code, out, _) = project.cli(&["stages", "exec"]);
     assert_eq!(code, 0);
-    assert!(out.contains("exec (version 1)") && out.contains("cmd: array (required)") && out.contains("outputs: array = []"), "{out}");
+    assert!(
+        out.contains("exec (version 1)")
+            && out.contains("cmd: array (required)")
+            && out.contains("outputs: array = []"),
+        "{out}"
+    );
     let (code, _, err) = project.cli(&["stages", "nope"]);
     assert_eq!(code, 2, "{err}");
 }
@@ -130,8 +174,14 @@ outputs = ["copy.txt"]
     let (code, out, err) = project.cli(&["explain", "pipeline.toml", "fixed", "--json"]);
     assert_eq!(code, 0, "{err}");
     let value: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(value["manifest"]["inputs"]["data"][0], blake3::hash(b"golden bytes\n").to_hex().as_str());
-    assert_eq!(value["key"], "592695611b81777365e767cc65e09357d9a8cbe2c50862cef2181ca995b1def5");
+    assert_eq!(
+        value["manifest"]["inputs"]["data"][0],
+        blake3::hash(b"golden bytes\n").to_hex().as_str()
+    );
+    assert_eq!(
+        value["key"],
+        "592695611b81777365e767cc65e09357d9a8cbe2c50862cef2181ca995b1def5"
+    );
 }
 
 #[test]
@@ -154,12 +204,30 @@ ffn_dim = 64
 "#;
     let stderr = check(manifest);
     let dims = "depth, embed_dim, ffn_dim, max_text_positions, num_heads, patch_size, vocab_size";
-    assert!(stderr.contains("stage `predict`: unknown key `layers` in `architecture.model`"), "{stderr}");
+    assert!(
+        stderr.contains("stage `predict`: unknown key `layers` in `architecture.model`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("pipeline.toml:3:44"), "{stderr}");
-    assert!(stderr.contains(&format!("valid keys of `architecture.model`: {dims}")), "{stderr}");
-    assert!(stderr.contains("stage `train`: unknown key `dpeth` in `model`"), "{stderr}");
-    assert!(stderr.contains("pipeline.toml:12:1") && stderr.contains(&format!("did you mean `depth`? valid keys of `model`: {dims}")), "{stderr}");
-    assert!(!stderr.contains("unknown parameter"), "nested keys are not top-level parameters: {stderr}");
+    assert!(
+        stderr.contains(&format!("valid keys of `architecture.model`: {dims}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("stage `train`: unknown key `dpeth` in `model`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("pipeline.toml:12:1")
+            && stderr.contains(&format!(
+                "did you mean `depth`? valid keys of `model`: {dims}"
+            )),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("unknown parameter"),
+        "nested keys are not top-level parameters: {stderr}"
+    );
     assert!(stderr.contains("2 errors in the manifest"), "{stderr}");
 }
 
@@ -170,13 +238,36 @@ fn stages_shows_nested_forms_with_reference_names() {
     for kind in ["predict", "train"] {
         let (code, out, err) = project.cli(&["stages", kind]);
         assert_eq!(code, 0, "{err}");
-        for field in ["embed_dim", "depth", "num_heads", "ffn_dim", "patch_size", "vocab_size", "max_text_positions"] {
-            assert!(out.contains(&format!("{field}: integer")), "`stages {kind}` lacks `{field}`:\n{out}");
+        for field in [
+            "embed_dim",
+            "depth",
+            "num_heads",
+            "ffn_dim",
+            "patch_size",
+            "vocab_size",
+            "max_text_positions",
+        ] {
+            assert!(
+                out.contains(&format!("{field}: integer")),
+                "`stages {kind}` lacks `{field}`:\n{out}"
+            );
         }
-        for reference in ["encoder_embed_dim", "encoder_layers", "encoder_attention_heads", "encoder_ffn_embed_dim", "max_source_positions"] {
-            assert!(out.contains(reference), "`stages {kind}` does not name `{reference}`:\n{out}");
+        for reference in [
+            "encoder_embed_dim",
+            "encoder_layers",
+            "encoder_attention_heads",
+            "encoder_ffn_embed_dim",
+            "max_source_positions",
+        ] {
+            assert!(
+                out.contains(reference),
+                "`stages {kind}` does not name `{reference}`:\n{out}"
+            );
         }
-        assert!(out.contains("\"base\": ") && out.contains("\"large\": "), "{out}");
+        assert!(
+            out.contains("\"base\": ") && out.contains("\"large\": "),
+            "{out}"
+        );
     }
 }
 
@@ -204,15 +295,32 @@ inputs = { f = "@first/x.txt", g = "present.txt" }
 path = "results/x.txt"
 "#;
     let stderr = check(manifest);
-    assert!(stderr.contains("unknown placeholder `${foo}`") && stderr.contains("pipeline.toml:9:15"), "{stderr}");
+    assert!(
+        stderr.contains("unknown placeholder `${foo}`") && stderr.contains("pipeline.toml:9:15"),
+        "{stderr}"
+    );
     assert!(stderr.contains("`exec` fills in `${out}`"), "{stderr}");
-    assert!(stderr.contains("`${inputs.dta}` names no input of this stage") && stderr.contains("pipeline.toml:14:15"), "{stderr}");
-    assert!(stderr.contains("did you mean `${inputs.data}`?"), "{stderr}");
-    assert!(stderr.contains("`publish` takes exactly one input path; this stage binds 2") && stderr.contains("pipeline.toml:18:10"), "{stderr}");
+    assert!(
+        stderr.contains("`${inputs.dta}` names no input of this stage")
+            && stderr.contains("pipeline.toml:14:15"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("did you mean `${inputs.data}`?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`publish` takes exactly one input path; this stage binds 2")
+            && stderr.contains("pipeline.toml:18:10"),
+        "{stderr}"
+    );
     assert!(stderr.contains("3 errors in the manifest"), "{stderr}");
     let project = Project::new(manifest);
     project.write("present.txt", "x");
-    for args in [["run", "pipeline.toml", "--dry-run"], ["status", "pipeline.toml", "--check"]] {
+    for args in [
+        ["run", "pipeline.toml", "--dry-run"],
+        ["status", "pipeline.toml", "--check"],
+    ] {
         let (code, _, stderr) = project.cli(&args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(stderr.contains("pipeline.toml:9:15"), "{stderr}");
@@ -240,12 +348,34 @@ cmd = ["true"]
 matrix = [1]
 "#;
     let stderr = check(manifest);
-    assert!(stderr.contains("`resources` must be a table, not an integer") && stderr.contains("pipeline.toml:4:13"), "{stderr}");
-    assert!(stderr.contains("resources = { cpus = 4, gpu = 1 }"), "{stderr}");
-    assert!(stderr.contains("`desc` must be a string, not an integer") && stderr.contains("pipeline.toml:5:8"), "{stderr}");
-    assert!(stderr.contains("`always_run` must be true or false") && stderr.contains("pipeline.toml:6:14"), "{stderr}");
-    assert!(stderr.contains("`inputs` must be a table") && stderr.contains("pipeline.toml:11:10"), "{stderr}");
-    assert!(stderr.contains("`matrix` must be a table of arrays") && stderr.contains("pipeline.toml:16:10"), "{stderr}");
+    assert!(
+        stderr.contains("`resources` must be a table, not an integer")
+            && stderr.contains("pipeline.toml:4:13"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("resources = { cpus = 4, gpu = 1 }"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`desc` must be a string, not an integer")
+            && stderr.contains("pipeline.toml:5:8"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`always_run` must be true or false")
+            && stderr.contains("pipeline.toml:6:14"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`inputs` must be a table") && stderr.contains("pipeline.toml:11:10"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`matrix` must be a table of arrays")
+            && stderr.contains("pipeline.toml:16:10"),
+        "{stderr}"
+    );
     assert!(stderr.contains("5 errors in the manifest"), "{stderr}");
 }
 
@@ -266,7 +396,11 @@ fn outside_project(settings: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     std::fs::write(project.join("present.txt"), "x").unwrap();
     std::os::unix::fs::symlink(&outside, project.join("linked")).unwrap();
     let manifest = OUTSIDE.replace("ABS", &outside.join("o.txt").display().to_string());
-    std::fs::write(project.join("pipeline.toml"), format!("{settings}{manifest}")).unwrap();
+    std::fs::write(
+        project.join("pipeline.toml"),
+        format!("{settings}{manifest}"),
+    )
+    .unwrap();
     (dir, project)
 }
 
@@ -278,7 +412,10 @@ fn run_in(project: &std::path::Path) -> (i32, String) {
         .env("CI", "1")
         .output()
         .unwrap();
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -286,15 +423,34 @@ fn inputs_outside_the_root_need_an_external_folder() {
     let (_dir, project) = outside_project("");
     let (code, stderr) = run_in(&project);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("input `../outside/o.txt` is outside the project root") && stderr.contains("pipeline.toml:3:17"), "{stderr}");
-    assert!(stderr.contains("/outside/o.txt` is outside the project root") && stderr.contains("pipeline.toml:3:43"), "{stderr}");
-    assert!(stderr.contains("input `linked/o.txt` is outside the project root") && stderr.contains("through a symlink"), "{stderr}");
-    assert!(stderr.contains("under [pipeline]: external = ["), "{stderr}");
+    assert!(
+        stderr.contains("input `../outside/o.txt` is outside the project root")
+            && stderr.contains("pipeline.toml:3:17"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/outside/o.txt` is outside the project root")
+            && stderr.contains("pipeline.toml:3:43"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("input `linked/o.txt` is outside the project root")
+            && stderr.contains("through a symlink"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("under [pipeline]: external = ["),
+        "{stderr}"
+    );
     assert!(stderr.contains("3 errors in the manifest"), "{stderr}");
     assert!(!project.join("cache/v1/runs").exists(), "nothing ran");
 
     let (_dir, project) = outside_project("[pipeline]\nexternal = [\"../outside\"]\n\n");
     let (code, stderr) = run_in(&project);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(std::fs::read_to_string(project.join("got.txt")).unwrap(), "outside\n".repeat(3), "the stage read all three");
+    assert_eq!(
+        std::fs::read_to_string(project.join("got.txt")).unwrap(),
+        "outside\n".repeat(3),
+        "the stage read all three"
+    );
 }

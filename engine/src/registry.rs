@@ -12,14 +12,19 @@ pub struct Registry {
 
 impl Registry {
     pub fn empty() -> Self {
-        Self { stages: BTreeMap::new() }
+        Self {
+            stages: BTreeMap::new(),
+        }
     }
 
     /// Adds a kind. Two plugins claiming one name is a programming error, caught by the tests.
     pub fn register(&mut self, stage: Box<dyn DynStage>) {
         let kind = stage.kind();
         let previous = self.stages.insert(kind, stage);
-        assert!(previous.is_none(), "stage kind `{kind}` is registered twice");
+        assert!(
+            previous.is_none(),
+            "stage kind `{kind}` is registered twice"
+        );
     }
 
     pub fn get(&self, kind: &str) -> Option<&dyn DynStage> {

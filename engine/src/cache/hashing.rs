@@ -42,8 +42,17 @@ impl StatKey {
         }
         #[cfg(not(unix))]
         {
-            let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128);
-            Self { size: meta.len(), mtime_ns: mtime, ctime_ns: 0, inode: 0 }
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            Self {
+                size: meta.len(),
+                mtime_ns: mtime,
+                ctime_ns: 0,
+                inode: 0,
+            }
         }
     }
 }
@@ -68,22 +77,40 @@ pub struct StatCache {
 impl StatCache {
     /// A cache that lives only in memory.
     pub fn in_memory() -> Self {
-        Self { file: None, entries: Mutex::default(), dirty: AtomicBool::new(false), immutable: Vec::new() }
+        Self {
+            file: None,
+            entries: Mutex::default(),
+            dirty: AtomicBool::new(false),
+            immutable: Vec::new(),
+        }
     }
 
     /// Loads the snapshot at `file` (a missing or unreadable one is an empty cache).
     pub fn load(file: PathBuf, immutable: Vec<PathBuf>) -> Self {
-        let entries = std::fs::read(&file).map(|bytes| parse_entries(&bytes)).unwrap_or_default();
-        Self { file: Some(file), entries: Mutex::new(entries), dirty: AtomicBool::new(false), immutable }
+        let entries = std::fs::read(&file)
+            .map(|bytes| parse_entries(&bytes))
+            .unwrap_or_default();
+        Self {
+            file: Some(file),
+            entries: Mutex::new(entries),
+            dirty: AtomicBool::new(false),
+            immutable,
+        }
     }
 
     fn lookup(&self, path: &Path, stat: &StatKey) -> Option<blake3::Hash> {
         let entries = self.entries.lock().expect("stat cache lock");
-        entries.get(path).filter(|(known, _)| known == stat).map(|(_, digest)| *digest)
+        entries
+            .get(path)
+            .filter(|(known, _)| known == stat)
+            .map(|(_, digest)| *digest)
     }
 
     fn remember(&self, path: PathBuf, stat: StatKey, digest: blake3::Hash) {
-        self.entries.lock().expect("stat cache lock").insert(path, (stat, digest));
+        self.entries
+            .lock()
+            .expect("stat cache lock")
+            .insert(path, (stat, digest));
         self.dirty.store(true, Ordering::Relaxed);
     }
 
@@ -101,11 +128,15 @@ impl StatCache {
 
     /// Writes the snapshot (atomically) if anything was learned.
     pub fn save(&self) -> io::Result<()> {
-        let Some(file) = &self.file else { return Ok(()) };
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
         if !self.dirty.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
         let entries = self.entries.lock().expect("stat cache lock");
         let mut bytes = Vec::with_capacity(entries.len() * 120 + MAGIC.len());
         bytes.extend_from_slice(MAGIC);
@@ -133,7 +164,9 @@ const MAGIC: &[u8] = b"pipeline-stat-v1\n";
 
 fn parse_entries(bytes: &[u8]) -> HashMap<PathBuf, (StatKey, blake3::Hash)> {
     let mut entries = HashMap::new();
-    let Some(mut rest) = bytes.strip_prefix(MAGIC) else { return entries };
+    let Some(mut rest) = bytes.strip_prefix(MAGIC) else {
+        return entries;
+    };
     while let Some((path, entry)) = parse_entry(&mut rest) {
         entries.insert(path, entry);
     }
@@ -175,26 +208,44 @@ impl<'a> ContentHasher<'a> {
         if !meta.is_dir() {
             let stat = StatKey::of(&meta);
             let digest = self.file_digest(path, &stat)?;
-            return Ok(Snapshot { digest, files: vec![(path.to_path_buf(), stat)], bytes: stat.size });
+            return Ok(Snapshot {
+                digest,
+                files: vec![(path.to_path_buf(), stat)],
+                bytes: stat.size,
+            });
         }
         let mut files = Vec::new();
         list_files(path, &mut files)?;
         let hashed: Vec<(PathBuf, StatKey, blake3::Hash)> = files
             .into_par_iter()
-            .map(|(file, stat)| self.file_digest(&file, &stat).map(|digest| (file, stat, digest)))
+            .map(|(file, stat)| {
+                self.file_digest(&file, &stat)
+                    .map(|digest| (file, stat, digest))
+            })
             .collect::<io::Result<_>>()?;
         let mut tree = blake3::Hasher::new();
         tree.update(b"pipeline-tree-v1\0");
         let mut bytes = 0;
         for (file, stat, digest) in &hashed {
-            let relative = file.strip_prefix(path).unwrap_or(file).to_string_lossy().replace('\\', "/");
+            let relative = file
+                .strip_prefix(path)
+                .unwrap_or(file)
+                .to_string_lossy()
+                .replace('\\', "/");
             tree.update(&(relative.len() as u64).to_le_bytes());
             tree.update(relative.as_bytes());
             tree.update(digest.as_bytes());
             bytes += stat.size;
         }
-        let files = hashed.into_iter().map(|(file, stat, _)| (file, stat)).collect();
-        Ok(Snapshot { digest: tree.finalize(), files, bytes })
+        let files = hashed
+            .into_iter()
+            .map(|(file, stat, _)| (file, stat))
+            .collect();
+        Ok(Snapshot {
+            digest: tree.finalize(),
+            files,
+            bytes,
+        })
     }
 
     pub fn stat_cache(&self) -> &StatCache {
@@ -252,9 +303,17 @@ fn list_files(dir: &Path, out: &mut Vec<(PathBuf, StatKey)>) -> io::Result<()> {
         .par_iter()
         .map(|entry| {
             let path = entry.path();
-            let is_link = entry.file_type().map_err(|e| with_path(e, &path))?.is_symlink();
-            let meta = if is_link { std::fs::metadata(&path) } else { entry.metadata() };
-            meta.map(|meta| (path.clone(), meta)).map_err(|e| with_path(e, &path))
+            let is_link = entry
+                .file_type()
+                .map_err(|e| with_path(e, &path))?
+                .is_symlink();
+            let meta = if is_link {
+                std::fs::metadata(&path)
+            } else {
+                entry.metadata()
+            };
+            meta.map(|meta| (path.clone(), meta))
+                .map_err(|e| with_path(e, &path))
         })
         .collect::<io::Result<_>>()?;
     for (path, meta) in stats {

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::cache::hashing::Snapshot;
-use crate::run::job::{Engine, JobError, Prepared};
 use crate::cache::store::{RunRecord, Store};
+use crate::run::job::{Engine, JobError, Prepared};
 
 /// The outputs of other stages a stage receives, as they were before it ran.
 pub struct InputGuard {
@@ -40,7 +40,13 @@ impl Engine<'_> {
         let objects = prepared
             .upstream
             .iter()
-            .map(|(stage, digest)| (*stage, digest.clone(), self.hasher.snapshot(&self.store.output_path(digest)).ok()))
+            .map(|(stage, digest)| {
+                (
+                    *stage,
+                    digest.clone(),
+                    self.hasher.snapshot(&self.store.output_path(digest)).ok(),
+                )
+            })
             .collect();
         InputGuard { objects }
     }
@@ -49,7 +55,9 @@ impl Engine<'_> {
     /// of the cache so that its stage is recomputed on the next run.
     pub fn check_guard(&self, stage: &str, guard: InputGuard) -> Result<(), JobError> {
         for (upstream, digest, before) in guard.objects {
-            let Some(change) = self.damage(&digest, before.as_ref()) else { continue };
+            let Some(change) = self.damage(&digest, before.as_ref()) else {
+                continue;
+            };
             self.discard(&digest);
             let name = &self.plan.stages[upstream].name;
             if before.is_none_or(|before| before.digest.to_hex().as_str() != digest) {
@@ -78,7 +86,10 @@ impl Engine<'_> {
             return None;
         }
         let changed = before.and_then(|before| first_change(&root, before, &now));
-        Some(changed.map_or_else(|| "its files no longer match its digest".to_string(), |file| format!("`{file}` changed")))
+        Some(changed.map_or_else(
+            || "its files no longer match its digest".to_string(),
+            |file| format!("`{file}` changed"),
+        ))
     }
 
     fn discard(&self, digest: &str) {
@@ -90,12 +101,29 @@ impl Engine<'_> {
 
 /// The first file (relative to `root`) added, removed or rewritten between two snapshots.
 fn first_change(root: &Path, before: &Snapshot, now: &Snapshot) -> Option<String> {
-    let relative = |path: &PathBuf| path.strip_prefix(root).unwrap_or(path).display().to_string();
-    let old: std::collections::HashMap<&PathBuf, _> = before.files.iter().map(|(path, stat)| (path, stat)).collect();
-    let rewritten = now.files.iter().find(|(path, stat)| old.get(path) != Some(&stat));
+    let relative = |path: &PathBuf| {
+        path.strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    let old: std::collections::HashMap<&PathBuf, _> = before
+        .files
+        .iter()
+        .map(|(path, stat)| (path, stat))
+        .collect();
+    let rewritten = now
+        .files
+        .iter()
+        .find(|(path, stat)| old.get(path) != Some(&stat));
     if let Some((path, _)) = rewritten {
         return Some(relative(path));
     }
-    let kept: std::collections::HashSet<&PathBuf> = now.files.iter().map(|(path, _)| path).collect();
-    before.files.iter().find(|(path, _)| !kept.contains(path)).map(|(path, _)| format!("{} (removed)", relative(path)))
+    let kept: std::collections::HashSet<&PathBuf> =
+        now.files.iter().map(|(path, _)| path).collect();
+    before
+        .files
+        .iter()
+        .find(|(path, _)| !kept.contains(path))
+        .map(|(path, _)| format!("{} (removed)", relative(path)))
 }

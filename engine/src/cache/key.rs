@@ -25,7 +25,9 @@ impl KeyManifest {
     /// The key: BLAKE3 (hex) of the canonical JSON of the manifest.
     pub fn key(&self) -> String {
         let value = serde_json::to_value(self).expect("a key manifest is plain data");
-        blake3::hash(canonical_json(&value).as_bytes()).to_hex().to_string()
+        blake3::hash(canonical_json(&value).as_bytes())
+            .to_hex()
+            .to_string()
     }
 }
 
@@ -36,12 +38,25 @@ pub fn canonical_json(value: &serde_json::Value) -> String {
             let sorted: BTreeMap<&String, &serde_json::Value> = map.iter().collect();
             let fields: Vec<String> = sorted
                 .into_iter()
-                .map(|(key, value)| format!("{}:{}", serde_json::Value::String(key.clone()), canonical_json(value)))
+                .map(|(key, value)| {
+                    format!(
+                        "{}:{}",
+                        serde_json::Value::String(key.clone()),
+                        canonical_json(value)
+                    )
+                })
                 .collect();
             format!("{{{}}}", fields.join(","))
         }
         serde_json::Value::Array(items) => {
-            format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(","))
+            format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(canonical_json)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
         }
         scalar => scalar.to_string(),
     }
@@ -49,12 +64,19 @@ pub fn canonical_json(value: &serde_json::Value) -> String {
 
 /// Why `new` differs from `old`, one reason per changed field, in words a user reads.
 /// `sources` names each input's paths as written, for messages.
-pub fn explain_change(old: &KeyManifest, new: &KeyManifest, sources: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+pub fn explain_change(
+    old: &KeyManifest,
+    new: &KeyManifest,
+    sources: &BTreeMap<String, Vec<String>>,
+) -> Vec<String> {
     let mut reasons = Vec::new();
     if old.kind != new.kind {
         reasons.push(format!("kind {} -> {}", old.kind, new.kind));
     } else if old.version != new.version {
-        reasons.push(format!("plugin {} version {} -> {}", new.kind, old.version, new.version));
+        reasons.push(format!(
+            "plugin {} version {} -> {}",
+            new.kind, old.version, new.version
+        ));
     }
     if old.schema != new.schema {
         reasons.push(format!("key schema {} -> {}", old.schema, new.schema));
@@ -74,14 +96,30 @@ pub fn explain_change(old: &KeyManifest, new: &KeyManifest, sources: &BTreeMap<S
         let shown = sources.get(name).map(|s| s.join(", ")).unwrap_or_default();
         match (old.inputs.get(name), new.inputs.get(name)) {
             (Some(a), Some(b)) if a.len() != b.len() => {
-                reasons.push(format!("input {name} ({shown}): {} -> {} paths", a.len(), b.len()));
+                reasons.push(format!(
+                    "input {name} ({shown}): {} -> {} paths",
+                    a.len(),
+                    b.len()
+                ));
             }
             (Some(a), Some(b)) if a != b => {
-                let changed: Vec<String> = a.iter().zip(b).enumerate()
+                let changed: Vec<String> = a
+                    .iter()
+                    .zip(b)
+                    .enumerate()
                     .filter(|(_, (x, y))| x != y)
-                    .map(|(i, _)| sources.get(name).and_then(|s| s.get(i)).cloned().unwrap_or_else(|| format!("#{i}")))
+                    .map(|(i, _)| {
+                        sources
+                            .get(name)
+                            .and_then(|s| s.get(i))
+                            .cloned()
+                            .unwrap_or_else(|| format!("#{i}"))
+                    })
                     .collect();
-                reasons.push(format!("input {name} ({}) content changed", changed.join(", ")));
+                reasons.push(format!(
+                    "input {name} ({}) content changed",
+                    changed.join(", ")
+                ));
             }
             (None, Some(_)) => reasons.push(format!("input {name} ({shown}) added")),
             (Some(_), None) => reasons.push(format!("input {name} removed")),
@@ -102,7 +140,11 @@ fn flatten_into(value: &serde_json::Value, prefix: String, out: &mut BTreeMap<St
     match value {
         serde_json::Value::Object(map) if !map.is_empty() => {
             for (key, inner) in map {
-                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 flatten_into(inner, path, out);
             }
         }
@@ -151,12 +193,21 @@ mod tests {
     fn explains_param_and_input_changes() {
         let sources = BTreeMap::from([("data".to_string(), vec!["data/x.json".to_string()])]);
         let reasons = explain_change(&manifest(3e-5, "aa"), &manifest(2e-5, "bb"), &sources);
-        assert_eq!(reasons, ["param lr 3e-5 -> 2e-5", "input data (data/x.json) content changed"]);
+        assert_eq!(
+            reasons,
+            [
+                "param lr 3e-5 -> 2e-5",
+                "input data (data/x.json) content changed"
+            ]
+        );
     }
 
     #[test]
     fn canonical_json_sorts_keys() {
         let value = serde_json::json!({"b": 1, "a": {"d": [1, 2.5], "c": "x"}});
-        assert_eq!(canonical_json(&value), r#"{"a":{"c":"x","d":[1,2.5]},"b":1}"#);
+        assert_eq!(
+            canonical_json(&value),
+            r#"{"a":{"c":"x","d":[1,2.5]},"b":1}"#
+        );
     }
 }

@@ -49,14 +49,21 @@ pub struct LedgerEntry {
 pub fn append(file: &Path, entry: &LedgerEntry) -> std::io::Result<()> {
     let mut line = serde_json::to_string(entry).map_err(std::io::Error::other)?;
     line.push('\n');
-    let mut handle = std::fs::OpenOptions::new().create(true).append(true).open(file)?;
+    let mut handle = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
     handle.write_all(line.as_bytes())
 }
 
 /// Every entry, oldest first; unreadable lines are skipped.
 pub fn read(file: &Path) -> Vec<LedgerEntry> {
     std::fs::read_to_string(file)
-        .map(|text| text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
+        .map(|text| {
+            text.lines()
+                .filter_map(|line| serde_json::from_str(line).ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 

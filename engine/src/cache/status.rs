@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::run::job::{Engine, Prepared};
 use crate::cache::key::explain_change;
 use crate::cache::store::Store;
+use crate::run::job::{Engine, Prepared};
 
 /// The state of one stage.
 #[derive(Debug, Clone, Serialize)]
@@ -15,7 +15,11 @@ use crate::cache::store::Store;
 pub enum StageStatus {
     /// Its key is in the run cache: nothing to run. `restored` when that result is not the last
     /// one this pipeline used (a reverted change); `publish` lists published paths to rewrite.
-    UpToDate { key: String, restored: bool, publish: Vec<String> },
+    UpToDate {
+        key: String,
+        restored: bool,
+        publish: Vec<String>,
+    },
     /// It will run, for these reasons.
     Stale { key: String, reasons: Vec<String> },
     /// Its key depends on stages that have yet to run.
@@ -30,7 +34,11 @@ pub struct Report {
 }
 
 /// Computes statuses without running anything. `forced` stages count as stale.
-pub fn compute(engine: &Engine<'_>, selected: &BTreeSet<usize>, forced: &BTreeSet<usize>) -> Report {
+pub fn compute(
+    engine: &Engine<'_>,
+    selected: &BTreeSet<usize>,
+    forced: &BTreeSet<usize>,
+) -> Report {
     let plan = engine.plan;
     let mut outputs: Vec<Option<String>> = vec![None; plan.stages.len()];
     let mut stages = Vec::new();
@@ -39,7 +47,11 @@ pub fn compute(engine: &Engine<'_>, selected: &BTreeSet<usize>, forced: &BTreeSe
             continue;
         }
         let upstream = plan.graph.upstream(index);
-        let blocked: Vec<String> = upstream.iter().filter(|&&u| outputs[u].is_none()).map(|&u| plan.stages[u].name.clone()).collect();
+        let blocked: Vec<String> = upstream
+            .iter()
+            .filter(|&&u| outputs[u].is_none())
+            .map(|&u| plan.stages[u].name.clone())
+            .collect();
         if !blocked.is_empty() {
             stages.push((index, StageStatus::Waiting { upstream: blocked }, None));
             continue;
@@ -47,7 +59,13 @@ pub fn compute(engine: &Engine<'_>, selected: &BTreeSet<usize>, forced: &BTreeSe
         let prepared = match engine.prepare(index, &outputs) {
             Ok(prepared) => prepared,
             Err(error) => {
-                stages.push((index, StageStatus::Error { message: error.to_string() }, None));
+                stages.push((
+                    index,
+                    StageStatus::Error {
+                        message: error.to_string(),
+                    },
+                    None,
+                ));
                 continue;
             }
         };
@@ -60,25 +78,48 @@ pub fn compute(engine: &Engine<'_>, selected: &BTreeSet<usize>, forced: &BTreeSe
     Report { stages }
 }
 
-fn stage_status(engine: &Engine<'_>, index: usize, prepared: &Prepared, forced: bool) -> StageStatus {
+fn stage_status(
+    engine: &Engine<'_>,
+    index: usize,
+    prepared: &Prepared,
+    forced: bool,
+) -> StageStatus {
     let stage = &engine.plan.stages[index];
     let key = prepared.key.clone();
     let last = engine.store.last(&engine.pipeline_id, &stage.name);
     if forced || stage.always_run {
-        let reason = if forced { "forced" } else { "always_run is set" };
-        return StageStatus::Stale { key, reasons: vec![reason.to_string()] };
+        let reason = if forced {
+            "forced"
+        } else {
+            "always_run is set"
+        };
+        return StageStatus::Stale {
+            key,
+            reasons: vec![reason.to_string()],
+        };
     }
     if let Some(record) = engine.store.lookup(&key) {
         let restored = last.as_ref().is_some_and(|l| l.key != key);
         let publish = engine.published_paths_current(index, &record);
-        return StageStatus::UpToDate { key, restored, publish };
+        return StageStatus::UpToDate {
+            key,
+            restored,
+            publish,
+        };
     }
     let reasons = match last {
         None => vec!["never run".to_string()],
-        Some(last) if last.key == key => vec!["its result is no longer in the cache (collected, or the run was interrupted)".to_string()],
+        Some(last) if last.key == key => vec![
+            "its result is no longer in the cache (collected, or the run was interrupted)"
+                .to_string(),
+        ],
         Some(last) => {
             let reasons = explain_change(&last.manifest, &prepared.manifest, &prepared.sources);
-            if reasons.is_empty() { vec!["key changed".to_string()] } else { reasons }
+            if reasons.is_empty() {
+                vec!["key changed".to_string()]
+            } else {
+                reasons
+            }
         }
     };
     StageStatus::Stale { key, reasons }
@@ -88,7 +129,9 @@ impl StageStatus {
     /// One line for people.
     pub fn describe(&self) -> String {
         match self {
-            StageStatus::UpToDate { restored, publish, .. } => {
+            StageStatus::UpToDate {
+                restored, publish, ..
+            } => {
                 let mut text = String::from("up to date");
                 if *restored {
                     text.push_str(" (an earlier result, restored from the run cache)");
@@ -99,7 +142,9 @@ impl StageStatus {
                 text
             }
             StageStatus::Stale { reasons, .. } => format!("stale: {}", reasons.join("; ")),
-            StageStatus::Waiting { upstream } => format!("runs if the output of {} changes", upstream.join(", ")),
+            StageStatus::Waiting { upstream } => {
+                format!("runs if the output of {} changes", upstream.join(", "))
+            }
             StageStatus::Error { message } => format!("error: {message}"),
         }
     }

@@ -92,7 +92,10 @@ impl LocalStore {
     }
 
     pub fn log_file(&self, run_id: &str, stage: &str) -> PathBuf {
-        self.base.join("logs").join(run_id).join(format!("{}.log", file_safe(stage)))
+        self.base
+            .join("logs")
+            .join(run_id)
+            .join(format!("{}.log", file_safe(stage)))
     }
 
     /// Adds `text` at the end of a stage's log (on a line of its own), creating the log if the
@@ -101,7 +104,11 @@ impl LocalStore {
         use std::io::{Read, Seek, SeekFrom, Write};
         let path = self.log_file(run_id, stage);
         std::fs::create_dir_all(path.parent().expect("logs live in a folder"))?;
-        let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&path)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
         let mut last = [b'\n'];
         if file.metadata()?.len() > 0 {
             file.seek(SeekFrom::End(-1))?;
@@ -113,11 +120,17 @@ impl LocalStore {
     }
 
     fn record_path(&self, key: &str) -> PathBuf {
-        self.base.join("runs").join(&key[..2.min(key.len())]).join(format!("{key}.json"))
+        self.base
+            .join("runs")
+            .join(&key[..2.min(key.len())])
+            .join(format!("{key}.json"))
     }
 
     fn last_path(&self, pipeline: &str, stage: &str) -> PathBuf {
-        self.base.join("last").join(pipeline).join(format!("{}.json", file_safe(stage)))
+        self.base
+            .join("last")
+            .join(pipeline)
+            .join(format!("{}.json", file_safe(stage)))
     }
 
     /// The record of the last run of `stage` in `pipeline`, whether or not it is current.
@@ -168,7 +181,9 @@ impl LocalStore {
     pub fn idle_staging(&self, with_resumable: bool) -> Vec<(PathBuf, KeyLock)> {
         let mut idle = Vec::new();
         for staging in self.staging_dirs() {
-            let Some(key) = staging.file_name().and_then(|n| n.to_str()) else { continue };
+            let Some(key) = staging.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
             if !with_resumable && staging.join(RESUMABLE_MARKER).exists() {
                 continue;
             }
@@ -221,7 +236,9 @@ impl Store for LocalStore {
     }
 
     fn output_path(&self, digest: &str) -> PathBuf {
-        self.objects_dir().join(&digest[..2.min(digest.len())]).join(digest)
+        self.objects_dir()
+            .join(&digest[..2.min(digest.len())])
+            .join(digest)
     }
 
     fn discard_output(&self, digest: &str) -> io::Result<()> {
@@ -257,7 +274,15 @@ fn read_dir_paths(dir: &Path) -> Vec<PathBuf> {
 
 /// Stage names hold `[`, `=` and `,`; keep file names to a portable set.
 fn file_safe(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.=,".contains(c) { c } else { '_' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.=,".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -276,7 +301,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// A unique hidden name next to `path`, for atomic replacement.
 pub fn temp_sibling(path: &Path) -> PathBuf {
     let count = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}-{count}", std::process::id()))
 }
 
@@ -312,10 +340,17 @@ mod tests {
     fn appended_log_text_starts_on_a_line_of_its_own() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = LocalStore::open(dir.path()).expect("cache opens");
-        let path = store.append_log("run", "a[x=1]", "created").expect("log written");
+        let path = store
+            .append_log("run", "a[x=1]", "created")
+            .expect("log written");
         assert_eq!(std::fs::read_to_string(&path).expect("log"), "created\n");
         std::fs::write(&path, "a partial line").expect("log");
-        store.append_log("run", "a[x=1]", "FAILED  a: why\n").expect("log written");
-        assert_eq!(std::fs::read_to_string(&path).expect("log"), "a partial line\nFAILED  a: why\n");
+        store
+            .append_log("run", "a[x=1]", "FAILED  a: why\n")
+            .expect("log written");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("log"),
+            "a partial line\nFAILED  a: why\n"
+        );
     }
 }

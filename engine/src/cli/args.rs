@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "pipeline", version, about = "Runs machine-learning workflows declared in TOML, re-running only what changed")]
+#[command(
+    name = "pipeline",
+    version,
+    about = "Runs machine-learning workflows declared in TOML, re-running only what changed"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -53,7 +53,11 @@ pub struct InstanceCount {
 }
 
 impl Diagnostic {
-    pub fn new(source: &SourceFile, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+    pub fn new(
+        source: &SourceFile,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             source: source.clone(),
             span,
@@ -69,7 +73,9 @@ impl Diagnostic {
     }
 
     fn position(&self) -> Option<(usize, usize)> {
-        self.span.as_ref().map(|span| self.source.line_col(span.start))
+        self.span
+            .as_ref()
+            .map(|span| self.source.line_col(span.start))
     }
 }
 
@@ -77,8 +83,16 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "error: {}", self.message)?;
         match &self.instances {
-            Some(InstanceCount { stage, count, varied: false }) if *count > 1 => writeln!(f, " (in {count} instances of `{stage}`)")?,
-            Some(InstanceCount { stage, count, varied: true }) => writeln!(f, " (and in {} other instances of `{stage}`)", count - 1)?,
+            Some(InstanceCount {
+                stage,
+                count,
+                varied: false,
+            }) if *count > 1 => writeln!(f, " (in {count} instances of `{stage}`)")?,
+            Some(InstanceCount {
+                stage,
+                count,
+                varied: true,
+            }) => writeln!(f, " (and in {} other instances of `{stage}`)", count - 1)?,
             _ => writeln!(f)?,
         }
         let path = self.source.path.display();
@@ -93,7 +107,12 @@ impl fmt::Display for Diagnostic {
                     .map_or(1, |first| first.chars().count().max(1));
                 writeln!(f, "{gutter} |")?;
                 writeln!(f, "{line} | {text}")?;
-                writeln!(f, "{gutter} | {}{}", " ".repeat(column - 1), "^".repeat(width))?;
+                writeln!(
+                    f,
+                    "{gutter} | {}{}",
+                    " ".repeat(column - 1),
+                    "^".repeat(width)
+                )?;
             }
             _ => writeln!(f, "  --> {path}")?,
         }
@@ -142,7 +161,11 @@ impl Diagnostics {
                 }
                 continue;
             }
-            diagnostic.instances = Some(InstanceCount { stage: stage.to_string(), count: 1, varied: false });
+            diagnostic.instances = Some(InstanceCount {
+                stage: stage.to_string(),
+                count: 1,
+                varied: false,
+            });
             self.1.insert(key, self.0.len());
             self.0.push(diagnostic);
         }
@@ -154,7 +177,10 @@ impl Diagnostics {
             return Ok(());
         }
         self.1.clear();
-        self.0.sort_by(|a, b| (&a.source.path, a.span.as_ref().map_or(0, |s| s.start)).cmp(&(&b.source.path, b.span.as_ref().map_or(0, |s| s.start))));
+        self.0.sort_by(|a, b| {
+            (&a.source.path, a.span.as_ref().map_or(0, |s| s.start))
+                .cmp(&(&b.source.path, b.span.as_ref().map_or(0, |s| s.start)))
+        });
         Err(self)
     }
 }
@@ -165,14 +191,21 @@ impl fmt::Display for Diagnostics {
             writeln!(f, "{diagnostic}")?;
         }
         let count = self.0.len();
-        write!(f, "{count} error{} in the manifest; nothing was run", if count == 1 { "" } else { "s" })
+        write!(
+            f,
+            "{count} error{} in the manifest; nothing was run",
+            if count == 1 { "" } else { "s" }
+        )
     }
 }
 
 impl std::error::Error for Diagnostics {}
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|candidate| (edit_distance(word, candidate), candidate))
@@ -201,7 +234,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("exce", ["exec", "copy", "publish"]), Some("exec"));
+        assert_eq!(
+            did_you_mean("exce", ["exec", "copy", "publish"]),
+            Some("exec")
+        );
         assert_eq!(did_you_mean("zzzz", ["exec", "copy"]), None);
     }
 
@@ -211,7 +247,8 @@ mod tests {
             path: "p.toml".into(),
             text: "a = 1\nkind = \"exce\"\n".into(),
         };
-        let d = Diagnostic::new(&source, Some(13..19), "unknown kind").with_hint("did you mean `exec`?");
+        let d = Diagnostic::new(&source, Some(13..19), "unknown kind")
+            .with_hint("did you mean `exec`?");
         let text = d.to_string();
         assert!(text.contains("--> p.toml:2:8"), "{text}");
         assert!(text.contains("2 | kind = \"exce\""), "{text}");
@@ -219,7 +256,10 @@ mod tests {
     }
 
     fn source() -> SourceFile {
-        SourceFile { path: "p.toml".into(), text: "[stage.t]\nkind = 1\npath = 2\n".into() }
+        SourceFile {
+            path: "p.toml".into(),
+            text: "[stage.t]\nkind = 1\npath = 2\n".into(),
+        }
     }
 
     #[test]
@@ -228,15 +268,32 @@ mod tests {
         let mut all = Diagnostics::default();
         for instance in 0..1000 {
             let mark = all.mark();
-            all.push(Diagnostic::new(&source, Some(17..18), "`kind` must be a string"));
-            all.push(Diagnostic::new(&source, Some(26..27), format!("bad path in t[i={instance}]")));
+            all.push(Diagnostic::new(
+                &source,
+                Some(17..18),
+                "`kind` must be a string",
+            ));
+            all.push(Diagnostic::new(
+                &source,
+                Some(26..27),
+                format!("bad path in t[i={instance}]"),
+            ));
             all.fold_instance(mark, "t");
         }
         assert_eq!(all.0.len(), 2);
         let text = all.into_result().expect_err("errors").to_string();
-        assert!(text.contains("error: `kind` must be a string (in 1000 instances of `t`)"), "{text}");
-        assert!(text.contains("error: bad path in t[i=0] (and in 999 other instances of `t`)"), "{text}");
-        assert!(text.ends_with("2 errors in the manifest; nothing was run"), "{text}");
+        assert!(
+            text.contains("error: `kind` must be a string (in 1000 instances of `t`)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("error: bad path in t[i=0] (and in 999 other instances of `t`)"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("2 errors in the manifest; nothing was run"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -245,8 +302,16 @@ mod tests {
         let mut all = Diagnostics::default();
         for stage in ["a", "b"] {
             let mark = all.mark();
-            all.push(Diagnostic::new(&source, Some(17..18), "`kind` must be a string"));
-            all.push(Diagnostic::new(&source, Some(17..18), "second problem at the same place"));
+            all.push(Diagnostic::new(
+                &source,
+                Some(17..18),
+                "`kind` must be a string",
+            ));
+            all.push(Diagnostic::new(
+                &source,
+                Some(17..18),
+                "second problem at the same place",
+            ));
             all.fold_instance(mark, stage);
         }
         assert_eq!(all.0.len(), 4);

@@ -7,17 +7,32 @@ use crate::manifest::value::SValue;
 
 /// Each engine key with the type it takes, as a message names it, and an example.
 const TYPES: [(&str, &str, &str, fn(&SValue) -> bool); 2] = [
-    ("resources", "a table", "resources = { cpus = 4, gpu = 1 }", |v| v.as_table().is_some()),
-    ("desc", "a string", "desc = \"what the stage does\"", |v| v.as_str().is_some()),
+    (
+        "resources",
+        "a table",
+        "resources = { cpus = 4, gpu = 1 }",
+        |v| v.as_table().is_some(),
+    ),
+    ("desc", "a string", "desc = \"what the stage does\"", |v| {
+        v.as_str().is_some()
+    }),
 ];
 
 /// Pushes a diagnostic for each engine key of `table` whose value has the wrong type.
 pub fn check(source: &SourceFile, table: &SValue, errors: &mut Diagnostics) {
     for (key, expected, example, fits) in TYPES {
-        let Some(entry) = table.get(key) else { continue };
+        let Some(entry) = table.get(key) else {
+            continue;
+        };
         if !fits(&entry.value) {
-            let message = format!("`{key}` must be {expected}, not {}", entry.value.type_name());
-            errors.push(Diagnostic::new(source, Some(entry.value.span.clone()), message).with_hint(format!("write {example}")));
+            let message = format!(
+                "`{key}` must be {expected}, not {}",
+                entry.value.type_name()
+            );
+            errors.push(
+                Diagnostic::new(source, Some(entry.value.span.clone()), message)
+                    .with_hint(format!("write {example}")),
+            );
         }
     }
 }

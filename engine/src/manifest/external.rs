@@ -10,28 +10,62 @@ use crate::manifest::diagnostics::{Diagnostic, Diagnostics, SourceFile};
 use crate::manifest::value::{SKind, SValue};
 
 /// `[pipeline] external`: folders outside the root that inputs may read, resolved.
-pub fn allowed_roots(source: &SourceFile, settings: Option<&SValue>, root: &Path, errors: &mut Diagnostics) -> Vec<PathBuf> {
-    let Some(entry) = settings.and_then(|s| s.get("external")) else { return Vec::new() };
+pub fn allowed_roots(
+    source: &SourceFile,
+    settings: Option<&SValue>,
+    root: &Path,
+    errors: &mut Diagnostics,
+) -> Vec<PathBuf> {
+    let Some(entry) = settings.and_then(|s| s.get("external")) else {
+        return Vec::new();
+    };
     let items = match &entry.value.kind {
         SKind::Array(items) if items.iter().all(|i| i.as_str().is_some()) => items,
         _ => {
-            errors.push(Diagnostic::new(source, Some(entry.value.span.clone()), format!("`external` must be an array of paths, not {}", entry.value.type_name()))
-                .with_hint("external = [\"/data/visual7w\", \"../shared\"]"));
+            errors.push(
+                Diagnostic::new(
+                    source,
+                    Some(entry.value.span.clone()),
+                    format!(
+                        "`external` must be an array of paths, not {}",
+                        entry.value.type_name()
+                    ),
+                )
+                .with_hint("external = [\"/data/visual7w\", \"../shared\"]"),
+            );
             return Vec::new();
         }
     };
-    items.iter().filter_map(SValue::as_str).map(|item| resolve(&super::normalize(&root.join(item)))).collect()
+    items
+        .iter()
+        .filter_map(SValue::as_str)
+        .map(|item| resolve(&super::normalize(&root.join(item))))
+        .collect()
 }
 
 /// `Err((message, hint))` when `path` (the input `shown`, joined to the root) resolves outside
 /// `root` and outside every `external` folder.
-pub fn check_input(root: &Path, external: &[PathBuf], shown: &str, path: &Path) -> Result<(), (String, String)> {
+pub fn check_input(
+    root: &Path,
+    external: &[PathBuf],
+    shown: &str,
+    path: &Path,
+) -> Result<(), (String, String)> {
     let resolved = resolve(path);
-    if resolved.starts_with(resolve(root)) || external.iter().any(|allowed| resolved.starts_with(allowed)) {
+    if resolved.starts_with(resolve(root))
+        || external.iter().any(|allowed| resolved.starts_with(allowed))
+    {
         return Ok(());
     }
-    let how = if path.starts_with(root) { format!(" through a symlink, to `{}`", resolved.display()) } else { String::new() };
-    let message = format!("input `{shown}` is outside the project root `{}`{how}", root.display());
+    let how = if path.starts_with(root) {
+        format!(" through a symlink, to `{}`", resolved.display())
+    } else {
+        String::new()
+    };
+    let message = format!(
+        "input `{shown}` is outside the project root `{}`{how}",
+        root.display()
+    );
     let hint = format!(
         "inputs are read from inside the root only; to read this one, list it (or a folder holding it) under [pipeline]: external = [\"{}\"]",
         resolved.display()
@@ -43,22 +77,39 @@ pub fn check_input(root: &Path, external: &[PathBuf], shown: &str, path: &Path) 
 /// outside `root` and every `external` folder. The walk reads each entry's type from its folder
 /// listing (no stat per file: input folders can hold 10^5 files) and resolves symlinks only; a
 /// symlink to a folder is walked too, each such target once, so links in a loop end.
-pub fn check_folder(root: &Path, external: &[PathBuf], shown: &str, path: &Path) -> Result<(), (String, String)> {
+pub fn check_folder(
+    root: &Path,
+    external: &[PathBuf],
+    shown: &str,
+    path: &Path,
+) -> Result<(), (String, String)> {
     let real_root = resolve(root);
-    let allowed = |real: &Path| real.starts_with(&real_root) || external.iter().any(|folder| real.starts_with(folder));
+    let allowed = |real: &Path| {
+        real.starts_with(&real_root) || external.iter().any(|folder| real.starts_with(folder))
+    };
     let mut linked_folders = std::collections::HashSet::new();
     let mut pending = vec![(path.to_path_buf(), PathBuf::from(shown))];
     while let Some((folder, shown_folder)) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
         for entry in entries.filter_map(Result::ok) {
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             let shown_entry = shown_folder.join(entry.file_name());
             if kind.is_dir() {
                 pending.push((entry.path(), shown_entry));
             } else if kind.is_symlink() {
                 let real = resolve(&entry.path());
                 if !allowed(&real) {
-                    return Err(link_outside(root, shown, &shown_entry, &entry.path(), &real));
+                    return Err(link_outside(
+                        root,
+                        shown,
+                        &shown_entry,
+                        &entry.path(),
+                        &real,
+                    ));
                 }
                 if real.is_dir() && linked_folders.insert(real.clone()) {
                     pending.push((real, shown_entry));
@@ -71,7 +122,13 @@ pub fn check_folder(root: &Path, external: &[PathBuf], shown: &str, path: &Path)
 
 /// The message and hint for a symlink `shown_link` inside input folder `shown` that leads to
 /// `real`, outside the root.
-fn link_outside(root: &Path, shown: &str, shown_link: &Path, link: &Path, real: &Path) -> (String, String) {
+fn link_outside(
+    root: &Path,
+    shown: &str,
+    shown_link: &Path,
+    link: &Path,
+    real: &Path,
+) -> (String, String) {
     let target = std::fs::read_link(link).unwrap_or_else(|_| real.to_path_buf());
     let message = format!(
         "input folder `{shown}` holds `{}`, a symlink to `{}`, outside the project root `{}`",
@@ -141,7 +198,11 @@ mod tests {
         assert!(check_folder(&root, &[], "data", &root.join("data")).is_ok());
         std::os::unix::fs::symlink(outside.join("secret"), root.join("data/sub/secret")).unwrap();
         let (message, hint) = check_folder(&root, &[], "data", &root.join("data")).unwrap_err();
-        assert!(message.contains("/secret`, a symlink to") && message.contains("outside the project root"), "{message}");
+        assert!(
+            message.contains("/secret`, a symlink to")
+                && message.contains("outside the project root"),
+            "{message}"
+        );
         assert!(hint.contains("external"), "{hint}");
         assert!(check_folder(&root, &[resolve(&outside)], "data", &root.join("data")).is_ok());
     }

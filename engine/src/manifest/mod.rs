@@ -10,7 +10,7 @@ pub mod value;
 use std::path::{Path, PathBuf};
 
 use crate::manifest::diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean};
-use crate::manifest::value::{Entry, SValue, SKind, parse_document};
+use crate::manifest::value::{Entry, SKind, SValue, parse_document};
 
 /// A parsed manifest, before variables, matrices and references are resolved.
 #[derive(Debug, Clone)]
@@ -43,9 +43,16 @@ const PIPELINE_KEYS: [&str; 4] = ["root", "cache", "external", "max_instances"];
 /// Reads and parses `path`. Structural problems are returned all at once.
 pub fn load(path: &Path) -> Result<Manifest, Diagnostics> {
     let text = std::fs::read_to_string(path).map_err(|error| {
-        let source = SourceFile { path: path.to_path_buf(), text: "".into() };
+        let source = SourceFile {
+            path: path.to_path_buf(),
+            text: "".into(),
+        };
         let mut all = Diagnostics::default();
-        all.push(Diagnostic::new(&source, None, format!("cannot read the manifest: {error}")));
+        all.push(Diagnostic::new(
+            &source,
+            None,
+            format!("cannot read the manifest: {error}"),
+        ));
         all
     })?;
     parse(path, &text)
@@ -53,20 +60,40 @@ pub fn load(path: &Path) -> Result<Manifest, Diagnostics> {
 
 /// Parses manifest text; `path` names it in messages and anchors relative paths.
 pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
-    let source = SourceFile { path: path.to_path_buf(), text: text.into() };
+    let source = SourceFile {
+        path: path.to_path_buf(),
+        text: text.into(),
+    };
     let mut errors = Diagnostics::default();
     let document = match parse_document(text) {
         Ok(document) => document,
         Err((span, message)) => {
-            errors.push(Diagnostic::new(&source, span, format!("invalid TOML: {}", message.trim())));
+            errors.push(Diagnostic::new(
+                &source,
+                span,
+                format!("invalid TOML: {}", message.trim()),
+            ));
             return Err(errors);
         }
     };
-    check_keys(&source, &document, &TOP_LEVEL_KEYS, "top-level", &mut errors);
+    check_keys(
+        &source,
+        &document,
+        &TOP_LEVEL_KEYS,
+        "top-level",
+        &mut errors,
+    );
     let settings = pipeline_settings(&source, &document, &mut errors);
-    let setting = |key: &str| settings.as_ref().and_then(|s| s.get(key)).map(|e| string_entry(&source, e, &mut Diagnostics::default()));
+    let setting = |key: &str| {
+        settings
+            .as_ref()
+            .and_then(|s| s.get(key))
+            .map(|e| string_entry(&source, e, &mut Diagnostics::default()))
+    };
     let root = project_root(&source, settings.as_ref(), &absolute_dir(path), &mut errors);
-    let cache_dir = setting("cache").flatten().map(|cache| normalize(&root.join(cache)));
+    let cache_dir = setting("cache")
+        .flatten()
+        .map(|cache| normalize(&root.join(cache)));
     if let Some(entry) = settings.as_ref().and_then(|s| s.get("cache")) {
         string_entry(&source, entry, &mut errors);
     }
@@ -75,20 +102,42 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
     let vars = document
         .get("vars")
         .map(|e| e.value.clone())
-        .unwrap_or(SValue { span: 0..0, kind: SKind::Table(Vec::new()) });
+        .unwrap_or(SValue {
+            span: 0..0,
+            kind: SKind::Table(Vec::new()),
+        });
     if vars.as_table().is_none() {
-        errors.push(Diagnostic::new(&source, Some(vars.span.clone()), "`vars` must be a table"));
+        errors.push(Diagnostic::new(
+            &source,
+            Some(vars.span.clone()),
+            "`vars` must be a table",
+        ));
     }
     let stages = stage_decls(&source, &document, &mut errors);
     errors.into_result()?;
-    Ok(Manifest { source, root, cache_dir, external, max_instances, vars, stages })
+    Ok(Manifest {
+        source,
+        root,
+        cache_dir,
+        external,
+        max_instances,
+        vars,
+        stages,
+    })
 }
 
 /// The `[pipeline]` table, if the manifest has one and it is a table; its keys are checked.
-fn pipeline_settings(source: &SourceFile, document: &SValue, errors: &mut Diagnostics) -> Option<SValue> {
+fn pipeline_settings(
+    source: &SourceFile,
+    document: &SValue,
+    errors: &mut Diagnostics,
+) -> Option<SValue> {
     let entry = document.get("pipeline")?;
     if entry.value.as_table().is_none() {
-        let message = format!("`pipeline` must be a table of settings, not {}", entry.value.type_name());
+        let message = format!(
+            "`pipeline` must be a table of settings, not {}",
+            entry.value.type_name()
+        );
         errors.push(Diagnostic::new(source, Some(entry.value.span.clone()), message)
             .with_hint(format!("write the settings under a [pipeline] header, e.g. [pipeline] root = \".\"; valid keys: {}", PIPELINE_KEYS.join(", "))));
         return None;
@@ -99,12 +148,25 @@ fn pipeline_settings(source: &SourceFile, document: &SValue, errors: &mut Diagno
 
 /// `[pipeline] root` joined to the manifest's folder (that folder without it); a root that is
 /// not an existing folder is reported at its value.
-fn project_root(source: &SourceFile, settings: Option<&SValue>, manifest_dir: &Path, errors: &mut Diagnostics) -> PathBuf {
-    let Some(entry) = settings.and_then(|s| s.get("root")) else { return manifest_dir.to_path_buf() };
-    let Some(written) = string_entry(source, entry, errors) else { return manifest_dir.to_path_buf() };
+fn project_root(
+    source: &SourceFile,
+    settings: Option<&SValue>,
+    manifest_dir: &Path,
+    errors: &mut Diagnostics,
+) -> PathBuf {
+    let Some(entry) = settings.and_then(|s| s.get("root")) else {
+        return manifest_dir.to_path_buf();
+    };
+    let Some(written) = string_entry(source, entry, errors) else {
+        return manifest_dir.to_path_buf();
+    };
     let root = normalize(&manifest_dir.join(&written));
     if !root.is_dir() {
-        let what = if root.exists() { "is not a folder" } else { "does not exist" };
+        let what = if root.exists() {
+            "is not a folder"
+        } else {
+            "does not exist"
+        };
         errors.push(Diagnostic::new(source, Some(entry.value.span.clone()), format!("the project root `{written}` {what} (looked for `{}`)", root.display()))
             .with_hint(format!("`root` is relative to the manifest's folder `{}`; create the folder or correct the path", manifest_dir.display())));
     }
@@ -126,38 +188,76 @@ impl Manifest {
 
 fn stage_decls(source: &SourceFile, document: &SValue, errors: &mut Diagnostics) -> Vec<StageDecl> {
     let Some(stages) = document.get("stage") else {
-        errors.push(Diagnostic::new(source, Some(0..0), "the manifest declares no stage")
-            .with_hint("add a table such as [stage.prepare] with kind = \"exec\""));
+        errors.push(
+            Diagnostic::new(source, Some(0..0), "the manifest declares no stage")
+                .with_hint("add a table such as [stage.prepare] with kind = \"exec\""),
+        );
         return Vec::new();
     };
     let Some(entries) = stages.value.as_table() else {
-        errors.push(Diagnostic::new(source, Some(stages.value.span.clone()), "`stage` must hold tables: [stage.NAME]"));
+        errors.push(Diagnostic::new(
+            source,
+            Some(stages.value.span.clone()),
+            "`stage` must hold tables: [stage.NAME]",
+        ));
         return Vec::new();
     };
     let mut decls = Vec::new();
-    for Entry { key, key_span, value } in entries {
+    for Entry {
+        key,
+        key_span,
+        value,
+    } in entries
+    {
         if !valid_name(key) {
-            errors.push(Diagnostic::new(source, Some(key_span.clone()), format!("invalid stage name `{key}`"))
-                .with_hint("use letters, digits, `_` and `-`"));
+            errors.push(
+                Diagnostic::new(
+                    source,
+                    Some(key_span.clone()),
+                    format!("invalid stage name `{key}`"),
+                )
+                .with_hint("use letters, digits, `_` and `-`"),
+            );
         }
         if value.as_table().is_none() {
-            errors.push(Diagnostic::new(source, Some(value.span.clone()), format!("stage `{key}` must be a table")));
+            errors.push(Diagnostic::new(
+                source,
+                Some(value.span.clone()),
+                format!("stage `{key}` must be a table"),
+            ));
             continue;
         }
-        decls.push(StageDecl { name: key.clone(), name_span: key_span.clone(), table: value.clone() });
+        decls.push(StageDecl {
+            name: key.clone(),
+            name_span: key_span.clone(),
+            table: value.clone(),
+        });
     }
     decls
 }
 
 /// Stage names: letters, digits, `_`, `-`.
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn check_keys(source: &SourceFile, table: &SValue, allowed: &[&str], what: &str, errors: &mut Diagnostics) {
+fn check_keys(
+    source: &SourceFile,
+    table: &SValue,
+    allowed: &[&str],
+    what: &str,
+    errors: &mut Diagnostics,
+) {
     for entry in table.as_table().unwrap_or_default() {
         if !allowed.contains(&entry.key.as_str()) {
-            let mut diagnostic = Diagnostic::new(source, Some(entry.key_span.clone()), format!("unknown {what} key `{}`", entry.key));
+            let mut diagnostic = Diagnostic::new(
+                source,
+                Some(entry.key_span.clone()),
+                format!("unknown {what} key `{}`", entry.key),
+            );
             diagnostic = match did_you_mean(&entry.key, allowed.iter().copied()) {
                 Some(close) => diagnostic.with_hint(format!("did you mean `{close}`?")),
                 None => diagnostic.with_hint(format!("valid keys: {}", allowed.join(", "))),
@@ -171,7 +271,11 @@ fn string_entry(source: &SourceFile, entry: &Entry, errors: &mut Diagnostics) ->
     match entry.value.as_str() {
         Some(s) => Some(s.to_string()),
         None => {
-            errors.push(Diagnostic::new(source, Some(entry.value.span.clone()), format!("`{}` must be a string", entry.key)));
+            errors.push(Diagnostic::new(
+                source,
+                Some(entry.value.span.clone()),
+                format!("`{}` must be a string", entry.key),
+            ));
             None
         }
     }
@@ -179,7 +283,11 @@ fn string_entry(source: &SourceFile, entry: &Entry, errors: &mut Diagnostics) ->
 
 fn absolute_dir(path: &Path) -> PathBuf {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     normalize(&std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()))
 }
 

@@ -8,7 +8,11 @@ use crate::manifest::value::{SKind, SValue};
 pub enum Reference {
     /// Another stage's output: every instance of `stage` (or the one selected), and a path inside
     /// its output directory (empty for the whole directory).
-    Output { stage: String, selector: Option<String>, subpath: String },
+    Output {
+        stage: String,
+        selector: Option<String>,
+        subpath: String,
+    },
     /// A file or folder, relative to the project root (or absolute).
     Path(String),
 }
@@ -24,12 +28,16 @@ pub fn parse(text: &str) -> Result<Reference, String> {
     let name_end = rest.find(['[', '/']).unwrap_or(rest.len());
     let stage = &rest[..name_end];
     if !crate::manifest::valid_name(stage) {
-        return Err(format!("`{text}` does not name a stage: write `@stage` or `@stage/path`"));
+        return Err(format!(
+            "`{text}` does not name a stage: write `@stage` or `@stage/path`"
+        ));
     }
     let mut after = &rest[name_end..];
     let mut selector = None;
     if let Some(inner) = after.strip_prefix('[') {
-        let close = inner.find(']').ok_or_else(|| format!("unclosed `[` in `{text}`"))?;
+        let close = inner
+            .find(']')
+            .ok_or_else(|| format!("unclosed `[` in `{text}`"))?;
         selector = Some(normalize_selector(&inner[..close])?);
         after = &inner[close + 1..];
     }
@@ -44,33 +52,82 @@ pub fn parse(text: &str) -> Result<Reference, String> {
     if !subpath.is_empty() {
         pipeline_api::check_relative(&subpath).map_err(|e| e.to_string())?;
     }
-    Ok(Reference::Output { stage: stage.to_string(), selector, subpath })
+    Ok(Reference::Output {
+        stage: stage.to_string(),
+        selector,
+        subpath,
+    })
 }
 
 /// Why `@stage[selector]` selects no instance of `stage`, whose `[stage.NAME]` table has the
 /// given `matrix` (if any): `(message, hint)`. `selector` is normalized (see [`parse`]).
-pub fn explain_no_instance(stage: &str, selector: &str, matrix: Option<&SValue>) -> (String, String) {
-    let axes: Vec<(&str, Vec<String>)> = matrix.and_then(SValue::as_table).unwrap_or_default().iter()
+pub fn explain_no_instance(
+    stage: &str,
+    selector: &str,
+    matrix: Option<&SValue>,
+) -> (String, String) {
+    let axes: Vec<(&str, Vec<String>)> = matrix
+        .and_then(SValue::as_table)
+        .unwrap_or_default()
+        .iter()
         .map(|axis| (axis.key.as_str(), axis_values(&axis.value)))
         .collect();
-    let example = || axes.iter().map(|(key, values)| format!("{key}={}", values.first().map_or("...", String::as_str))).collect::<Vec<_>>().join(",");
+    let example = || {
+        axes.iter()
+            .map(|(key, values)| format!("{key}={}", values.first().map_or("...", String::as_str)))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     if axes.is_empty() {
-        return (format!("stage `{stage}` has no matrix, so `[{selector}]` selects nothing"), format!("write `@{stage}`"));
+        return (
+            format!("stage `{stage}` has no matrix, so `[{selector}]` selects nothing"),
+            format!("write `@{stage}`"),
+        );
     }
-    let listed = axes.iter().map(|(key, _)| format!("`{key}`")).collect::<Vec<_>>().join(", ");
-    let chosen: Vec<(&str, &str)> = selector.split(',').filter_map(|pair| pair.split_once('=')).collect();
-    if let Some((key, _)) = chosen.iter().find(|(key, _)| !axes.iter().any(|(axis, _)| axis == key)) {
-        return (format!("stage `{stage}` has no axis `{key}`; its matrix axes: {listed}"), format!("select one value of each axis: `@{stage}[{}]`", example()));
+    let listed = axes
+        .iter()
+        .map(|(key, _)| format!("`{key}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let chosen: Vec<(&str, &str)> = selector
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    if let Some((key, _)) = chosen
+        .iter()
+        .find(|(key, _)| !axes.iter().any(|(axis, _)| axis == key))
+    {
+        return (
+            format!("stage `{stage}` has no axis `{key}`; its matrix axes: {listed}"),
+            format!("select one value of each axis: `@{stage}[{}]`", example()),
+        );
     }
-    if let Some((axis, _)) = axes.iter().find(|(axis, _)| !chosen.iter().any(|(key, _)| key == axis)) {
-        return (format!("`[{selector}]` gives no value for axis `{axis}` of stage `{stage}` (its axes: {listed})"), format!("select one value of each axis: `@{stage}[{}]`", example()));
+    if let Some((axis, _)) = axes
+        .iter()
+        .find(|(axis, _)| !chosen.iter().any(|(key, _)| key == axis))
+    {
+        return (
+            format!(
+                "`[{selector}]` gives no value for axis `{axis}` of stage `{stage}` (its axes: {listed})"
+            ),
+            format!("select one value of each axis: `@{stage}[{}]`", example()),
+        );
     }
     for (key, value) in chosen {
-        if let Some((_, values)) = axes.iter().find(|(axis, values)| *axis == key && !values.iter().any(|v| v == value)) {
-            return (format!("stage `{stage}` has no instance with `{key}` = {value}"), format!("the values of `{key}`: {}", values.join(", ")));
+        if let Some((_, values)) = axes
+            .iter()
+            .find(|(axis, values)| *axis == key && !values.iter().any(|v| v == value))
+        {
+            return (
+                format!("stage `{stage}` has no instance with `{key}` = {value}"),
+                format!("the values of `{key}`: {}", values.join(", ")),
+            );
         }
     }
-    (format!("`[{selector}]` selects no instance of stage `{stage}`"), format!("select one value of each axis: `@{stage}[{}]`", example()))
+    (
+        format!("`[{selector}]` selects no instance of stage `{stage}`"),
+        format!("select one value of each axis: `@{stage}[{}]`", example()),
+    )
 }
 
 /// The values of one matrix axis, as instance names show them.
@@ -100,10 +157,17 @@ mod tests {
 
     #[test]
     fn parses_all_forms() {
-        assert_eq!(parse("data/x.json"), Ok(Reference::Path("data/x.json".into())));
+        assert_eq!(
+            parse("data/x.json"),
+            Ok(Reference::Path("data/x.json".into()))
+        );
         assert_eq!(
             parse("@train"),
-            Ok(Reference::Output { stage: "train".into(), selector: None, subpath: String::new() })
+            Ok(Reference::Output {
+                stage: "train".into(),
+                selector: None,
+                subpath: String::new()
+            })
         );
         assert_eq!(
             parse("@train[seed=1, lr=2e-5]/model.bin"),
@@ -119,12 +183,30 @@ mod tests {
 
     #[test]
     fn says_why_a_selector_selects_nothing() {
-        let document = crate::manifest::value::parse_document("matrix = { n = [1, 2], lr = [\"a\"] }").expect("valid TOML");
+        let document =
+            crate::manifest::value::parse_document("matrix = { n = [1, 2], lr = [\"a\"] }")
+                .expect("valid TOML");
         let matrix = &document.get("matrix").expect("a matrix").value;
         let explain = |selector: &str| explain_no_instance("count", selector, Some(matrix)).0;
-        assert!(explain("m=1").contains("stage `count` has no axis `m`; its matrix axes: `n`, `lr`"), "{}", explain("m=1"));
-        assert!(explain("n=1").contains("no value for axis `lr`"), "{}", explain("n=1"));
-        assert!(explain("lr=a,n=3").contains("no instance with `n` = 3"), "{}", explain("lr=a,n=3"));
-        assert!(explain_no_instance("prepare", "n=1", None).0.contains("has no matrix"));
+        assert!(
+            explain("m=1").contains("stage `count` has no axis `m`; its matrix axes: `n`, `lr`"),
+            "{}",
+            explain("m=1")
+        );
+        assert!(
+            explain("n=1").contains("no value for axis `lr`"),
+            "{}",
+            explain("n=1")
+        );
+        assert!(
+            explain("lr=a,n=3").contains("no instance with `n` = 3"),
+            "{}",
+            explain("lr=a,n=3")
+        );
+        assert!(
+            explain_no_instance("prepare", "n=1", None)
+                .0
+                .contains("has no matrix")
+        );
     }
 }

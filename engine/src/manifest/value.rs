@@ -2,8 +2,8 @@
 
 use std::ops::Range;
 
-use toml::de::{DeValue, DeTable};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 /// A TOML value with the byte range of its text in the manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +73,14 @@ impl SValue {
             SKind::Float(_, text) => text.clone(),
             SKind::Bool(b) => b.to_string(),
             SKind::Datetime(d) => d.clone(),
-            other => format!("{:?}", SValue { span: 0..0, kind: other.clone() }.to_toml()),
+            other => format!(
+                "{:?}",
+                SValue {
+                    span: 0..0,
+                    kind: other.clone()
+                }
+                .to_toml()
+            ),
         }
     }
 
@@ -88,7 +95,10 @@ impl SValue {
                 .map_or_else(|_| toml::Value::String(d.clone()), toml::Value::Datetime),
             SKind::Array(items) => toml::Value::Array(items.iter().map(SValue::to_toml).collect()),
             SKind::Table(entries) => toml::Value::Table(
-                entries.iter().map(|e| (e.key.clone(), e.value.to_toml())).collect(),
+                entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.to_toml()))
+                    .collect(),
             ),
         }
     }
@@ -126,7 +136,8 @@ fn path_segments(path: &str) -> impl Iterator<Item = &str> {
 
 /// Parses a whole manifest into a spanned table.
 pub fn parse_document(text: &str) -> Result<SValue, (Option<Range<usize>>, String)> {
-    let table = DeTable::parse(text).map_err(|error| (error.span(), error.message().to_string()))?;
+    let table =
+        DeTable::parse(text).map_err(|error| (error.span(), error.message().to_string()))?;
     Ok(convert_table(&table))
 }
 
@@ -151,10 +162,13 @@ fn convert(value: &Spanned<DeValue<'_>>) -> SValue {
     let span = value.span();
     let kind = match value.get_ref() {
         DeValue::String(s) => SKind::String(s.to_string()),
-        DeValue::Integer(i) => SKind::Integer(
-            i64::from_str_radix(i.as_str(), i.radix()).unwrap_or(i64::MAX),
+        DeValue::Integer(i) => {
+            SKind::Integer(i64::from_str_radix(i.as_str(), i.radix()).unwrap_or(i64::MAX))
+        }
+        DeValue::Float(f) => SKind::Float(
+            f.as_str().parse().unwrap_or(f64::NAN),
+            f.as_str().to_string(),
         ),
-        DeValue::Float(f) => SKind::Float(f.as_str().parse().unwrap_or(f64::NAN), f.as_str().to_string()),
         DeValue::Boolean(b) => SKind::Bool(*b),
         DeValue::Datetime(d) => SKind::Datetime(d.to_string()),
         DeValue::Array(items) => SKind::Array(items.iter().map(convert).collect()),

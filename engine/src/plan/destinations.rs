@@ -8,8 +8,8 @@ use std::ops::{Bound, Range};
 use std::path::{Path, PathBuf};
 
 use super::{Builder, InputSource, PlannedStage};
-use crate::plan::expand::Instance;
 use crate::manifest;
+use crate::plan::expand::Instance;
 use crate::run::publish::bounds::Bounds;
 
 /// The path inputs of a plan by real path, each with how it was written and the first stage
@@ -22,10 +22,13 @@ impl InputPaths {
         let mut all = BTreeMap::new();
         for stage in stages {
             for source in stage.inputs.values().flatten() {
-                let InputSource::Path { path, shown } = source else { continue };
+                let InputSource::Path { path, shown } = source else {
+                    continue;
+                };
                 if seen.insert(path) {
                     let reader = (shown.clone(), stage.name.clone());
-                    all.entry(manifest::external::resolve(path)).or_insert(reader);
+                    all.entry(manifest::external::resolve(path))
+                        .or_insert(reader);
                 }
             }
         }
@@ -35,39 +38,82 @@ impl InputPaths {
     /// Why publishing at the real path `real` (written `destination`) would touch an input.
     fn clash(&self, destination: &str, real: &Path) -> Option<String> {
         if let Some((shown, stage)) = self.0.get(real) {
-            let what = if shown == destination { "it is".to_string() } else { format!("it leads to `{shown}`,") };
-            return Some(format!("{what} an input of stage `{stage}`, which publishing would overwrite"));
+            let what = if shown == destination {
+                "it is".to_string()
+            } else {
+                format!("it leads to `{shown}`,")
+            };
+            return Some(format!(
+                "{what} an input of stage `{stage}`, which publishing would overwrite"
+            ));
         }
-        let below = self.0.range::<Path, _>((Bound::Excluded(real), Bound::Unbounded)).next();
+        let below = self
+            .0
+            .range::<Path, _>((Bound::Excluded(real), Bound::Unbounded))
+            .next();
         if let Some((_, (shown, stage))) = below.filter(|(path, _)| path.starts_with(real)) {
-            return Some(format!("`{destination}` holds `{shown}`, an input of stage `{stage}`"));
+            return Some(format!(
+                "`{destination}` holds `{shown}`, an input of stage `{stage}`"
+            ));
         }
-        let holder = real.ancestors().skip(1).find_map(|folder| self.0.get(folder));
-        holder.map(|(shown, stage)| format!("`{destination}` is inside `{shown}`, an input folder of stage `{stage}`"))
+        let holder = real
+            .ancestors()
+            .skip(1)
+            .find_map(|folder| self.0.get(folder));
+        holder.map(|(shown, stage)| {
+            format!("`{destination}` is inside `{shown}`, an input folder of stage `{stage}`")
+        })
     }
 }
 
 impl Builder<'_> {
     /// Checks every publish destination of the plan; see the module's documentation.
     pub(super) fn check_publishes(&mut self, stages: &[PlannedStage], instances: &[Instance]) {
-        if stages.iter().all(|stage| stage.stage.publishes().is_empty()) {
+        if stages
+            .iter()
+            .all(|stage| stage.stage.publishes().is_empty())
+        {
             return;
         }
-        let cache = self.manifest.cache_dir.clone().unwrap_or_else(|| self.manifest.root.join("cache"));
+        let cache = self
+            .manifest
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| self.manifest.root.join("cache"));
         let bounds = Bounds::new(&self.manifest.root, &cache).ok();
         let inputs = InputPaths::of(stages);
         let mut seen: HashMap<String, String> = HashMap::new();
         for (stage, instance) in stages.iter().zip(instances) {
             let mark = self.errors.mark();
             for (_, destination) in stage.stage.publishes() {
-                let span = instance.table.get("path").map_or(instance.name_span.clone(), |e| e.value.span.clone());
+                let span = instance
+                    .table
+                    .get("path")
+                    .map_or(instance.name_span.clone(), |e| e.value.span.clone());
                 let normalized = manifest::normalize(Path::new(&destination));
-                let first = normalized.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+                let first = normalized
+                    .components()
+                    .next()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned());
                 if matches!(first.as_deref(), Some(".git" | "cache")) {
-                    self.error(span.clone(), format!("stage `{}` may not publish into `{destination}`", stage.name));
+                    self.error(
+                        span.clone(),
+                        format!(
+                            "stage `{}` may not publish into `{destination}`",
+                            stage.name
+                        ),
+                    );
                 }
-                if let Some(other) = seen.insert(normalized.display().to_string(), stage.name.clone()) {
-                    self.error(span.clone(), format!("stages `{other}` and `{}` both publish `{destination}`", stage.name));
+                if let Some(other) =
+                    seen.insert(normalized.display().to_string(), stage.name.clone())
+                {
+                    self.error(
+                        span.clone(),
+                        format!(
+                            "stages `{other}` and `{}` both publish `{destination}`",
+                            stage.name
+                        ),
+                    );
                 }
                 if let Some(bounds) = &bounds {
                     self.check_on_disk(&destination, span, bounds, &inputs);
@@ -78,7 +124,13 @@ impl Builder<'_> {
     }
 
     /// Where `destination` leads on disk: within bounds, and onto no input.
-    fn check_on_disk(&mut self, destination: &str, span: Range<usize>, bounds: &Bounds, inputs: &InputPaths) {
+    fn check_on_disk(
+        &mut self,
+        destination: &str,
+        span: Range<usize>,
+        bounds: &Bounds,
+        inputs: &InputPaths,
+    ) {
         match bounds.check_destination(destination) {
             Err(why) => {
                 self.error(span, format!("cannot publish `{destination}`: {why}"));

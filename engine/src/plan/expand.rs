@@ -12,8 +12,8 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use crate::manifest::diagnostics::{Diagnostic, Diagnostics, SourceFile};
-use crate::manifest::{Manifest, StageDecl};
 use crate::manifest::value::{Entry, SKind, SValue};
+use crate::manifest::{Manifest, StageDecl};
 
 /// One runnable stage: a declared stage, or one combination of a matrix stage.
 #[derive(Debug, Clone)]
@@ -31,8 +31,14 @@ pub struct Instance {
 pub const DEFAULT_MAX_INSTANCES: u64 = 200_000;
 
 /// `[pipeline] max_instances`, given the `[pipeline]` table if there is one.
-pub fn max_instances(source: &SourceFile, settings: Option<&SValue>, errors: &mut Diagnostics) -> u64 {
-    let Some(entry) = settings.and_then(|s| s.get("max_instances")) else { return DEFAULT_MAX_INSTANCES };
+pub fn max_instances(
+    source: &SourceFile,
+    settings: Option<&SValue>,
+    errors: &mut Diagnostics,
+) -> u64 {
+    let Some(entry) = settings.and_then(|s| s.get("max_instances")) else {
+        return DEFAULT_MAX_INSTANCES;
+    };
     match entry.value.kind {
         SKind::Integer(n) if n > 0 => n.unsigned_abs(),
         _ => {
@@ -53,7 +59,10 @@ pub fn expand(manifest: &Manifest, errors: &mut Diagnostics) -> Vec<Instance> {
     for decl in &manifest.stages {
         let template = without_matrix(&decl.table);
         for combination in combinations(&manifest.source, decl, errors) {
-            let scope = Scope { vars: &manifest.vars, matrix: &combination };
+            let scope = Scope {
+                vars: &manifest.vars,
+                matrix: &combination,
+            };
             let mark = errors.mark();
             let table = interpolate(&template, &scope, &manifest.source, errors);
             errors.fold_instance(mark, &decl.name);
@@ -71,10 +80,19 @@ pub fn expand(manifest: &Manifest, errors: &mut Diagnostics) -> Vec<Instance> {
 /// The stage table without its `matrix` (not copied into every instance: it may be long).
 fn without_matrix(table: &SValue) -> SValue {
     let kind = match &table.kind {
-        SKind::Table(entries) => SKind::Table(entries.iter().filter(|e| e.key != "matrix").cloned().collect()),
+        SKind::Table(entries) => SKind::Table(
+            entries
+                .iter()
+                .filter(|e| e.key != "matrix")
+                .cloned()
+                .collect(),
+        ),
         other => other.clone(),
     };
-    SValue { span: table.span.clone(), kind }
+    SValue {
+        span: table.span.clone(),
+        kind,
+    }
 }
 
 /// Whether the matrices make at most `max_instances` instances in all; if not, says so at each
@@ -86,22 +104,44 @@ fn within_limit(manifest: &Manifest, errors: &mut Diagnostics) -> bool {
     if total <= limit {
         return true;
     }
-    let hint = format!("raise the limit under [pipeline] (max_instances = {}), or make the matrix smaller", total.min(i64::MAX.unsigned_abs()));
+    let hint = format!(
+        "raise the limit under [pipeline] (max_instances = {}), or make the matrix smaller",
+        total.min(i64::MAX.unsigned_abs())
+    );
     let alone: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] > limit).collect();
     let blamed = if alone.is_empty() {
         let mut sum = 0u64;
-        vec![counts.iter().position(|&n| { sum = sum.saturating_add(n); sum > limit }).expect("the total is over")]
+        vec![
+            counts
+                .iter()
+                .position(|&n| {
+                    sum = sum.saturating_add(n);
+                    sum > limit
+                })
+                .expect("the total is over"),
+        ]
     } else {
         alone
     };
     for index in blamed {
         let decl = &manifest.stages[index];
-        let span = decl.table.get("matrix").map_or(decl.name_span.clone(), |m| m.value.span.clone());
-        let mut message = format!("stage `{}` would make {} instance{}", decl.name, thousands(counts[index]), if counts[index] == 1 { "" } else { "s" });
+        let span = decl
+            .table
+            .get("matrix")
+            .map_or(decl.name_span.clone(), |m| m.value.span.clone());
+        let mut message = format!(
+            "stage `{}` would make {} instance{}",
+            decl.name,
+            thousands(counts[index]),
+            if counts[index] == 1 { "" } else { "s" }
+        );
         if counts[index] <= limit {
             message.push_str(&format!(", {} with the other stages", thousands(total)));
         }
-        message.push_str(&format!(": more than the limit of {} instances per manifest", thousands(limit)));
+        message.push_str(&format!(
+            ": more than the limit of {} instances per manifest",
+            thousands(limit)
+        ));
         errors.push(Diagnostic::new(&manifest.source, Some(span), message).with_hint(hint.clone()));
     }
     false
@@ -110,11 +150,16 @@ fn within_limit(manifest: &Manifest, errors: &mut Diagnostics) -> bool {
 /// The product of the stage's matrix axis lengths (1 without a matrix; a malformed matrix
 /// counts as 1, and is reported when expanded).
 fn instance_count(decl: &StageDecl) -> u64 {
-    let Some(axes) = decl.table.get("matrix").and_then(|m| m.value.as_table()) else { return 1 };
-    axes.iter().fold(1u64, |product, axis| match &axis.value.kind {
-        SKind::Array(values) if !values.is_empty() => product.saturating_mul(values.len() as u64),
-        _ => product,
-    })
+    let Some(axes) = decl.table.get("matrix").and_then(|m| m.value.as_table()) else {
+        return 1;
+    };
+    axes.iter()
+        .fold(1u64, |product, axis| match &axis.value.kind {
+            SKind::Array(values) if !values.is_empty() => {
+                product.saturating_mul(values.len() as u64)
+            }
+            _ => product,
+        })
 }
 
 /// `1234567` as `1,234,567`.
@@ -135,7 +180,10 @@ pub fn instance_name(base: &str, combination: &[(String, SValue)]) -> String {
     if combination.is_empty() {
         return base.to_string();
     }
-    let mut pairs: Vec<String> = combination.iter().map(|(k, v)| format!("{k}={}", v.display())).collect();
+    let mut pairs: Vec<String> = combination
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.display()))
+        .collect();
     pairs.sort();
     format!("{base}[{}]", pairs.join(","))
 }
@@ -143,13 +191,23 @@ pub fn instance_name(base: &str, combination: &[(String, SValue)]) -> String {
 type Combination = Vec<(String, SValue)>;
 
 /// The cartesian product of the stage's matrix (one empty combination if it has none).
-fn combinations(source: &SourceFile, decl: &StageDecl, errors: &mut Diagnostics) -> Vec<Combination> {
+fn combinations(
+    source: &SourceFile,
+    decl: &StageDecl,
+    errors: &mut Diagnostics,
+) -> Vec<Combination> {
     let Some(matrix) = decl.table.get("matrix") else {
         return vec![Vec::new()];
     };
     let Some(axes) = matrix.value.as_table() else {
-        errors.push(Diagnostic::new(source, Some(matrix.value.span.clone()), "`matrix` must be a table of arrays")
-            .with_hint("matrix = { seed = [1, 2, 3] }"));
+        errors.push(
+            Diagnostic::new(
+                source,
+                Some(matrix.value.span.clone()),
+                "`matrix` must be a table of arrays",
+            )
+            .with_hint("matrix = { seed = [1, 2, 3] }"),
+        );
         return Vec::new();
     };
     let mut product: Vec<Combination> = vec![Vec::new()];
@@ -157,27 +215,44 @@ fn combinations(source: &SourceFile, decl: &StageDecl, errors: &mut Diagnostics)
         let values = match &axis.value.kind {
             SKind::Array(values) if !values.is_empty() => values,
             _ => {
-                errors.push(Diagnostic::new(source, Some(axis.value.span.clone()), format!("matrix axis `{}` must be a non-empty array", axis.key)));
+                errors.push(Diagnostic::new(
+                    source,
+                    Some(axis.value.span.clone()),
+                    format!("matrix axis `{}` must be a non-empty array", axis.key),
+                ));
                 return Vec::new();
             }
         };
         let mut seen = HashSet::new();
         for value in values {
             if matches!(value.kind, SKind::Array(_) | SKind::Table(_)) {
-                errors.push(Diagnostic::new(source, Some(value.span.clone()), "matrix values must be strings, numbers or booleans"));
+                errors.push(Diagnostic::new(
+                    source,
+                    Some(value.span.clone()),
+                    "matrix values must be strings, numbers or booleans",
+                ));
                 return Vec::new();
             }
             if !seen.insert(value.display()) {
-                errors.push(Diagnostic::new(source, Some(value.span.clone()), format!("duplicate matrix value `{}`: two instances would share a name", value.display())));
+                errors.push(Diagnostic::new(
+                    source,
+                    Some(value.span.clone()),
+                    format!(
+                        "duplicate matrix value `{}`: two instances would share a name",
+                        value.display()
+                    ),
+                ));
             }
         }
         product = product
             .into_iter()
-            .flat_map(|base| values.iter().map(move |value| {
-                let mut next = base.clone();
-                next.push((axis.key.clone(), value.clone()));
-                next
-            }))
+            .flat_map(|base| {
+                values.iter().map(move |value| {
+                    let mut next = base.clone();
+                    next.push((axis.key.clone(), value.clone()));
+                    next
+                })
+            })
             .collect();
     }
     product
@@ -195,7 +270,12 @@ impl Scope<'_> {
             "vars" => {
                 let mut current = self.vars;
                 for key in path.split('.') {
-                    current = &current.get(key).ok_or_else(|| format!("unknown variable `vars.{path}`: declare it under [vars]"))?.value;
+                    current = &current
+                        .get(key)
+                        .ok_or_else(|| {
+                            format!("unknown variable `vars.{path}`: declare it under [vars]")
+                        })?
+                        .value;
                 }
                 Ok(Some(current.clone()))
             }
@@ -204,7 +284,12 @@ impl Scope<'_> {
                 .iter()
                 .find(|(key, _)| key == path)
                 .map(|(_, value)| Some(value.clone()))
-                .ok_or_else(|| format!("unknown matrix axis `{path}`: this stage's matrix has {}", axis_list(self.matrix))),
+                .ok_or_else(|| {
+                    format!(
+                        "unknown matrix axis `{path}`: this stage's matrix has {}",
+                        axis_list(self.matrix)
+                    )
+                }),
             _ => Ok(None),
         }
     }
@@ -214,36 +299,70 @@ fn axis_list(matrix: &[(String, SValue)]) -> String {
     if matrix.is_empty() {
         return "no axes".to_string();
     }
-    matrix.iter().map(|(k, _)| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+    matrix
+        .iter()
+        .map(|(k, _)| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn interpolate(value: &SValue, scope: &Scope<'_>, source: &SourceFile, errors: &mut Diagnostics) -> SValue {
+fn interpolate(
+    value: &SValue,
+    scope: &Scope<'_>,
+    source: &SourceFile,
+    errors: &mut Diagnostics,
+) -> SValue {
     let kind = match &value.kind {
         SKind::String(text) => return interpolate_string(text, value, scope, source, errors),
-        SKind::Array(items) => SKind::Array(items.iter().map(|item| interpolate(item, scope, source, errors)).collect()),
+        SKind::Array(items) => SKind::Array(
+            items
+                .iter()
+                .map(|item| interpolate(item, scope, source, errors))
+                .collect(),
+        ),
         SKind::Table(entries) => SKind::Table(
             entries
                 .iter()
                 .map(|entry| Entry {
                     key: entry.key.clone(),
                     key_span: entry.key_span.clone(),
-                    value: if entry.key == "matrix" { entry.value.clone() } else { interpolate(&entry.value, scope, source, errors) },
+                    value: if entry.key == "matrix" {
+                        entry.value.clone()
+                    } else {
+                        interpolate(&entry.value, scope, source, errors)
+                    },
                 })
                 .collect(),
         ),
         other => other.clone(),
     };
-    SValue { span: value.span.clone(), kind }
+    SValue {
+        span: value.span.clone(),
+        kind,
+    }
 }
 
-fn interpolate_string(text: &str, value: &SValue, scope: &Scope<'_>, source: &SourceFile, errors: &mut Diagnostics) -> SValue {
+fn interpolate_string(
+    text: &str,
+    value: &SValue,
+    scope: &Scope<'_>,
+    source: &SourceFile,
+    errors: &mut Diagnostics,
+) -> SValue {
     let fail = |errors: &mut Diagnostics, message: String| {
         errors.push(Diagnostic::new(source, Some(value.span.clone()), message));
         value.clone()
     };
-    if let Some(reference) = text.strip_prefix("${").and_then(|r| r.strip_suffix('}')).filter(|r| !r.contains('}')) {
+    if let Some(reference) = text
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .filter(|r| !r.contains('}'))
+    {
         return match scope.lookup(reference) {
-            Ok(Some(found)) => SValue { span: value.span.clone(), kind: found.kind },
+            Ok(Some(found)) => SValue {
+                span: value.span.clone(),
+                kind: found.kind,
+            },
             Ok(None) => value.clone(),
             Err(message) => fail(errors, message),
         };
@@ -257,13 +376,26 @@ fn interpolate_string(text: &str, value: &SValue, scope: &Scope<'_>, source: &So
         };
         let reference = &rest[start + 2..start + length];
         match scope.lookup(reference) {
-            Ok(Some(found)) if !matches!(found.kind, SKind::Array(_) | SKind::Table(_)) => result.push_str(&found.display()),
-            Ok(Some(found)) => return fail(errors, format!("`${{{reference}}}` is {} and cannot be placed inside a string", found.type_name())),
+            Ok(Some(found)) if !matches!(found.kind, SKind::Array(_) | SKind::Table(_)) => {
+                result.push_str(&found.display())
+            }
+            Ok(Some(found)) => {
+                return fail(
+                    errors,
+                    format!(
+                        "`${{{reference}}}` is {} and cannot be placed inside a string",
+                        found.type_name()
+                    ),
+                );
+            }
             Ok(None) => result.push_str(&rest[start..=start + length]),
             Err(message) => return fail(errors, message),
         }
         rest = &rest[start + length + 1..];
     }
     result.push_str(rest);
-    SValue { span: value.span.clone(), kind: SKind::String(result) }
+    SValue {
+        span: value.span.clone(),
+        kind: SKind::String(result),
+    }
 }

@@ -94,7 +94,10 @@ impl StageGraph {
         let mut path = vec![*members.first()?];
         loop {
             let last = *path.last()?;
-            let next = self.downstream(last).into_iter().find(|n| members.contains(n))?;
+            let next = self
+                .downstream(last)
+                .into_iter()
+                .find(|n| members.contains(n))?;
             if let Some(start) = path.iter().position(|&p| p == next) {
                 return Some(path.split_off(start));
             }
@@ -106,10 +109,17 @@ impl StageGraph {
     pub fn to_dot(&self, names: &[&str]) -> String {
         let mut out = String::from("digraph pipeline {\n  rankdir=LR;\n  node [shape=box];\n");
         for (index, name) in names.iter().enumerate() {
-            out.push_str(&format!("  n{index} [label=\"{}\"];\n", name.replace('"', "\\\"")));
+            out.push_str(&format!(
+                "  n{index} [label=\"{}\"];\n",
+                name.replace('"', "\\\"")
+            ));
         }
         for edge in self.graph.raw_edges() {
-            out.push_str(&format!("  n{} -> n{};\n", edge.source().index(), edge.target().index()));
+            out.push_str(&format!(
+                "  n{} -> n{};\n",
+                edge.source().index(),
+                edge.target().index()
+            ));
         }
         out.push_str("}\n");
         out
@@ -119,10 +129,17 @@ impl StageGraph {
     pub fn to_mermaid(&self, names: &[&str]) -> String {
         let mut out = String::from("flowchart LR\n");
         for (index, name) in names.iter().enumerate() {
-            out.push_str(&format!("  n{index}[\"{}\"]\n", name.replace('"', "#quot;")));
+            out.push_str(&format!(
+                "  n{index}[\"{}\"]\n",
+                name.replace('"', "#quot;")
+            ));
         }
         for edge in self.graph.raw_edges() {
-            out.push_str(&format!("  n{} --> n{}\n", edge.source().index(), edge.target().index()));
+            out.push_str(&format!(
+                "  n{} --> n{}\n",
+                edge.source().index(),
+                edge.target().index()
+            ));
         }
         out
     }
@@ -173,7 +190,10 @@ mod tests {
         assert_eq!(diamond().find_cycle(), None);
         let cycle = StageGraph::from_edges(4, [(0, 1), (1, 2), (2, 3), (3, 1)]).find_cycle();
         assert_eq!(cycle, Some(vec![1, 2, 3]));
-        assert_eq!(StageGraph::from_edges(2, [(1, 1)]).find_cycle(), Some(vec![1]));
+        assert_eq!(
+            StageGraph::from_edges(2, [(1, 1)]).find_cycle(),
+            Some(vec![1])
+        );
     }
 
     #[test]
@@ -182,8 +202,14 @@ mod tests {
         let names = ["a", "b", "say \"c\""];
         assert_eq!(graph.to_text(&names), "a\nb\nsay \"c\"  <- a, b\n");
         let dot = graph.to_dot(&names);
-        assert!(dot.contains("n2 [label=\"say \\\"c\\\"\"]") && dot.contains("n0 -> n2;"), "{dot}");
+        assert!(
+            dot.contains("n2 [label=\"say \\\"c\\\"\"]") && dot.contains("n0 -> n2;"),
+            "{dot}"
+        );
         let mermaid = graph.to_mermaid(&names);
-        assert!(mermaid.contains("n2[\"say #quot;c#quot;\"]") && mermaid.contains("n1 --> n2"), "{mermaid}");
+        assert!(
+            mermaid.contains("n2[\"say #quot;c#quot;\"]") && mermaid.contains("n1 --> n2"),
+            "{mermaid}"
+        );
     }
 }

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use pipeline_api::PreparedStage;
 
 use crate::manifest::diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean};
+use crate::manifest::reference::{self, Reference};
+use crate::manifest::value::{SKind, SValue};
+use crate::manifest::{self, Manifest};
 use crate::plan::expand::{Instance, expand};
 use crate::plan::graph::StageGraph;
-use crate::manifest::{self, Manifest};
-use crate::manifest::reference::{self, Reference};
 use crate::registry::Registry;
-use crate::manifest::value::{SKind, SValue};
 
 mod destinations;
 pub mod expand;
@@ -22,7 +22,14 @@ pub mod param_errors;
 pub mod schema;
 
 /// Keys of a stage table that belong to the engine; every other key is a plugin parameter.
-pub const ENGINE_KEYS: [&str; 6] = ["kind", "inputs", "matrix", "resources", "always_run", "desc"];
+pub const ENGINE_KEYS: [&str; 6] = [
+    "kind",
+    "inputs",
+    "matrix",
+    "resources",
+    "always_run",
+    "desc",
+];
 
 /// A validated pipeline.
 pub struct Plan {
@@ -79,19 +86,45 @@ impl Plan {
     pub fn from_manifest(manifest: Manifest, registry: &Registry) -> Result<Plan, Diagnostics> {
         let mut errors = Diagnostics::default();
         let instances = expand(&manifest, &mut errors);
-        let mut builder = Builder { manifest: &manifest, registry, errors: &mut errors, names: HashMap::new(), bases: HashMap::new(), folders: HashMap::new() };
+        let mut builder = Builder {
+            manifest: &manifest,
+            registry,
+            errors: &mut errors,
+            names: HashMap::new(),
+            bases: HashMap::new(),
+            folders: HashMap::new(),
+        };
         let stages = builder.stages(&instances);
         errors.into_result()?;
         let graph = StageGraph::from_edges(stages.len(), dependencies(&stages));
         if let Some(cycle) = graph.find_cycle() {
             let names: Vec<&str> = cycle.iter().map(|&i| stages[i].name.as_str()).collect();
-            let first = instances.iter().find(|inst| inst.name == names[0]).map(|inst| inst.name_span.clone());
+            let first = instances
+                .iter()
+                .find(|inst| inst.name == names[0])
+                .map(|inst| inst.name_span.clone());
             let mut errors = Diagnostics::default();
-            errors.push(Diagnostic::new(&manifest.source, first, format!("the stages form a cycle: {} -> {}", names.join(" -> "), names[0]))
-                .with_hint("a stage cannot depend, directly or not, on its own output"));
+            errors.push(
+                Diagnostic::new(
+                    &manifest.source,
+                    first,
+                    format!(
+                        "the stages form a cycle: {} -> {}",
+                        names.join(" -> "),
+                        names[0]
+                    ),
+                )
+                .with_hint("a stage cannot depend, directly or not, on its own output"),
+            );
             return Err(errors);
         }
-        Ok(Plan { source: manifest.source, root: manifest.root, configured_cache: manifest.cache_dir, stages, graph })
+        Ok(Plan {
+            source: manifest.source,
+            root: manifest.root,
+            configured_cache: manifest.cache_dir,
+            stages,
+            graph,
+        })
     }
 
     pub fn index_of(&self, name: &str) -> Option<usize> {
@@ -118,30 +151,46 @@ struct Partial {
 
 impl Builder<'_> {
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
-        self.errors.push(Diagnostic::new(&self.manifest.source, Some(span), message));
+        self.errors
+            .push(Diagnostic::new(&self.manifest.source, Some(span), message));
         self.errors.0.last_mut().expect("just pushed")
     }
 
     fn stages(&mut self, instances: &[Instance]) -> Vec<PlannedStage> {
         for (index, instance) in instances.iter().enumerate() {
             if self.names.insert(instance.name.clone(), index).is_some() {
-                self.error(instance.name_span.clone(), format!("two stages are named `{}`", instance.name));
+                self.error(
+                    instance.name_span.clone(),
+                    format!("two stages are named `{}`", instance.name),
+                );
             }
-            self.bases.entry(instance.base.clone()).or_default().push(index);
+            self.bases
+                .entry(instance.base.clone())
+                .or_default()
+                .push(index);
         }
-        let partials: Vec<Partial> = instances.iter().map(|instance| {
-            let mark = self.errors.mark();
-            let partial = self.instance(instance);
-            self.errors.fold_instance(mark, &instance.base);
-            partial
-        }).collect();
-        let outputs: Vec<Option<Vec<String>>> = partials.iter().map(|p| p.stage.as_ref().map(|s| s.stage.outputs())).collect();
+        let partials: Vec<Partial> = instances
+            .iter()
+            .map(|instance| {
+                let mark = self.errors.mark();
+                let partial = self.instance(instance);
+                self.errors.fold_instance(mark, &instance.base);
+                partial
+            })
+            .collect();
+        let outputs: Vec<Option<Vec<String>>> = partials
+            .iter()
+            .map(|p| p.stage.as_ref().map(|s| s.stage.outputs()))
+            .collect();
         let mut stages = Vec::new();
         for (index, partial) in partials.into_iter().enumerate() {
             let mut inputs = BTreeMap::new();
             let mark = self.errors.mark();
             for (name, values) in &partial.inputs {
-                let sources = values.iter().flat_map(|value| self.resolve(index, value, instances, &outputs)).collect();
+                let sources = values
+                    .iter()
+                    .flat_map(|value| self.resolve(index, value, instances, &outputs))
+                    .collect();
                 inputs.insert(name.clone(), sources);
             }
             let resolved = self.errors.mark() == mark;
@@ -149,7 +198,12 @@ impl Builder<'_> {
                 stage.inputs = inputs;
                 if resolved {
                     let plugin = self.registry.get(stage.kind).expect("kind was checked");
-                    self.errors.0.extend(param_errors::check_inputs(&self.manifest.source, &instances[index], plugin, &stage));
+                    self.errors.0.extend(param_errors::check_inputs(
+                        &self.manifest.source,
+                        &instances[index],
+                        plugin,
+                        &stage,
+                    ));
                 }
                 stages.push(stage);
             }
@@ -170,16 +224,30 @@ impl Builder<'_> {
         manifest::engine_keys::check(&self.manifest.source, table, self.errors);
         let always_run = match table.get("always_run").map(|e| &e.value) {
             None => false,
-            Some(SValue { kind: SKind::Bool(b), .. }) => *b,
+            Some(SValue {
+                kind: SKind::Bool(b),
+                ..
+            }) => *b,
             Some(other) => {
                 self.error(other.span.clone(), "`always_run` must be true or false");
                 false
             }
         };
-        let desc = table.get("desc").and_then(|e| e.value.as_str()).map(str::to_string);
-        let Some(kind) = kind else { return Partial { stage: None, inputs } };
+        let desc = table
+            .get("desc")
+            .and_then(|e| e.value.as_str())
+            .map(str::to_string);
+        let Some(kind) = kind else {
+            return Partial {
+                stage: None,
+                inputs,
+            };
+        };
         let params = toml::Value::Table(
-            table.as_table().unwrap_or_default().iter()
+            table
+                .as_table()
+                .unwrap_or_default()
+                .iter()
                 .filter(|e| !ENGINE_KEYS.contains(&e.key.as_str()))
                 .map(|e| (e.key.clone(), e.value.to_toml()))
                 .collect(),
@@ -189,7 +257,10 @@ impl Builder<'_> {
             Ok(stage) => stage,
             Err(error) => {
                 self.param_error(instance, plugin, &error);
-                return Partial { stage: None, inputs };
+                return Partial {
+                    stage: None,
+                    inputs,
+                };
             }
         };
         let stage = PlannedStage {
@@ -202,14 +273,20 @@ impl Builder<'_> {
             always_run,
             desc,
         };
-        Partial { stage: Some(stage), inputs }
+        Partial {
+            stage: Some(stage),
+            inputs,
+        }
     }
 
     fn kind(&mut self, instance: &Instance) -> Option<&'static str> {
         let Some(entry) = instance.table.get("kind") else {
             let kinds = self.registry.kinds().collect::<Vec<_>>().join(", ");
-            self.error(instance.name_span.clone(), format!("stage `{}` has no `kind`", instance.base))
-                .hint = Some(format!("add kind = \"...\", one of: {kinds}"));
+            self.error(
+                instance.name_span.clone(),
+                format!("stage `{}` has no `kind`", instance.base),
+            )
+            .hint = Some(format!("add kind = \"...\", one of: {kinds}"));
             return None;
         };
         let Some(name) = entry.value.as_str() else {
@@ -221,31 +298,56 @@ impl Builder<'_> {
         }
         let hint = match did_you_mean(name, self.registry.kinds()) {
             Some(close) => format!("did you mean `{close}`? (`pipeline stages` lists every kind)"),
-            None => format!("known kinds: {} (`pipeline stages` describes them)", self.registry.kinds().collect::<Vec<_>>().join(", ")),
+            None => format!(
+                "known kinds: {} (`pipeline stages` describes them)",
+                self.registry.kinds().collect::<Vec<_>>().join(", ")
+            ),
         };
-        self.error(entry.value.span.clone(), format!("unknown stage kind `{name}`")).hint = Some(hint);
+        self.error(
+            entry.value.span.clone(),
+            format!("unknown stage kind `{name}`"),
+        )
+        .hint = Some(hint);
         None
     }
 
-    fn param_error(&mut self, instance: &Instance, plugin: &dyn pipeline_api::DynStage, error: &pipeline_api::ParamError) {
+    fn param_error(
+        &mut self,
+        instance: &Instance,
+        plugin: &dyn pipeline_api::DynStage,
+        error: &pipeline_api::ParamError,
+    ) {
         for diagnostic in param_errors::diagnose(&self.manifest.source, instance, plugin, error) {
             self.errors.push(diagnostic);
         }
     }
 
     fn input_table(&mut self, table: &SValue) -> Vec<(String, Vec<SValue>)> {
-        let Some(entry) = table.get("inputs") else { return Vec::new() };
+        let Some(entry) = table.get("inputs") else {
+            return Vec::new();
+        };
         let Some(entries) = entry.value.as_table() else {
-            self.error(entry.value.span.clone(), "`inputs` must be a table: inputs = { data = \"@prepare/data.csv\" }");
+            self.error(
+                entry.value.span.clone(),
+                "`inputs` must be a table: inputs = { data = \"@prepare/data.csv\" }",
+            );
             return Vec::new();
         };
         let mut inputs = Vec::new();
         for input in entries {
             match &input.value.kind {
                 SKind::String(_) => inputs.push((input.key.clone(), vec![input.value.clone()])),
-                SKind::Array(items) if items.iter().all(|i| i.as_str().is_some()) => inputs.push((input.key.clone(), items.clone())),
+                SKind::Array(items) if items.iter().all(|i| i.as_str().is_some()) => {
+                    inputs.push((input.key.clone(), items.clone()))
+                }
                 _ => {
-                    self.error(input.value.span.clone(), format!("input `{}` must be a reference string or an array of them", input.key));
+                    self.error(
+                        input.value.span.clone(),
+                        format!(
+                            "input `{}` must be a reference string or an array of them",
+                            input.key
+                        ),
+                    );
                 }
             }
         }
@@ -254,12 +356,17 @@ impl Builder<'_> {
 
     fn resources(&mut self, table: &SValue) -> Resources {
         let mut resources = Resources::default();
-        let Some(entry) = table.get("resources") else { return resources };
+        let Some(entry) = table.get("resources") else {
+            return resources;
+        };
         for item in entry.value.as_table().unwrap_or_default() {
             let count = match item.value.kind {
                 SKind::Integer(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
                 _ => {
-                    self.error(item.value.span.clone(), format!("`resources.{}` must be a non-negative integer", item.key));
+                    self.error(
+                        item.value.span.clone(),
+                        format!("`resources.{}` must be a non-negative integer", item.key),
+                    );
                     continue;
                 }
             };
@@ -267,7 +374,8 @@ impl Builder<'_> {
                 "cpus" => resources.cpus = count.max(1),
                 "gpu" | "gpus" => resources.gpus = count,
                 other => {
-                    self.error(item.key_span.clone(), format!("unknown resource `{other}`")).hint = Some("resources are `cpus` and `gpu`".to_string());
+                    self.error(item.key_span.clone(), format!("unknown resource `{other}`"))
+                        .hint = Some("resources are `cpus` and `gpu`".to_string());
                 }
             }
         }
@@ -275,7 +383,13 @@ impl Builder<'_> {
     }
 
     /// Resolves one reference of stage `index`.
-    fn resolve(&mut self, index: usize, value: &SValue, instances: &[Instance], outputs: &[Option<Vec<String>>]) -> Vec<InputSource> {
+    fn resolve(
+        &mut self,
+        index: usize,
+        value: &SValue,
+        instances: &[Instance],
+        outputs: &[Option<Vec<String>>],
+    ) -> Vec<InputSource> {
         let text = value.as_str().expect("inputs are strings");
         match reference::parse(text) {
             Err(message) => {
@@ -283,18 +397,47 @@ impl Builder<'_> {
                 Vec::new()
             }
             Ok(Reference::Path(shown)) => vec![self.resolve_path(shown, value.span.clone())],
-            Ok(Reference::Output { stage, selector, subpath }) => {
-                let Some(targets) = self.output_targets(index, text, &stage, selector.as_deref(), value.span.clone(), instances) else { return Vec::new() };
+            Ok(Reference::Output {
+                stage,
+                selector,
+                subpath,
+            }) => {
+                let Some(targets) = self.output_targets(
+                    index,
+                    text,
+                    &stage,
+                    selector.as_deref(),
+                    value.span.clone(),
+                    instances,
+                ) else {
+                    return Vec::new();
+                };
                 for &target in &targets {
                     if let Some(Some(declared)) = outputs.get(target) {
                         if !subpath.is_empty() && !declares(declared, &subpath) {
-                            let list = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
-                            self.error(value.span.clone(), format!("stage `{}` declares no output `{subpath}`", instances[target].name))
-                                .hint = Some(format!("its declared outputs: {list}"));
+                            let list = if declared.is_empty() {
+                                "none".to_string()
+                            } else {
+                                declared.join(", ")
+                            };
+                            self.error(
+                                value.span.clone(),
+                                format!(
+                                    "stage `{}` declares no output `{subpath}`",
+                                    instances[target].name
+                                ),
+                            )
+                            .hint = Some(format!("its declared outputs: {list}"));
                         }
                     }
                 }
-                targets.into_iter().map(|stage| InputSource::Output { stage, subpath: subpath.clone() }).collect()
+                targets
+                    .into_iter()
+                    .map(|stage| InputSource::Output {
+                        stage,
+                        subpath: subpath.clone(),
+                    })
+                    .collect()
             }
         }
     }
@@ -304,13 +447,25 @@ impl Builder<'_> {
     fn resolve_path(&mut self, shown: String, span: Range<usize>) -> InputSource {
         let path = manifest::normalize(&self.manifest.root.join(&shown));
         if !path.exists() {
-            self.error(span, format!("input file `{shown}` does not exist (looked for `{}`)", path.display()))
-                .hint = Some("paths are relative to the project root; `@stage/...` names another stage's output".to_string());
+            self.error(
+                span,
+                format!(
+                    "input file `{shown}` does not exist (looked for `{}`)",
+                    path.display()
+                ),
+            )
+            .hint = Some(
+                "paths are relative to the project root; `@stage/...` names another stage's output"
+                    .to_string(),
+            );
         } else if let Err((message, hint)) = self.manifest.check_input_path(&shown, &path) {
             self.error(span, message).hint = Some(hint);
         } else if path.is_dir() {
             let manifest = self.manifest;
-            let checked = self.folders.entry(path.clone()).or_insert_with(|| manifest.check_input_folder(&shown, &path).err());
+            let checked = self
+                .folders
+                .entry(path.clone())
+                .or_insert_with(|| manifest.check_input_folder(&shown, &path).err());
             if let Some((message, hint)) = checked.clone() {
                 self.error(span, message).hint = Some(hint);
             }
@@ -320,26 +475,58 @@ impl Builder<'_> {
 
     /// The instances `@stage` or `@stage[selector]` (written `text`) names, or `None` once the
     /// problem is reported.
-    fn output_targets(&mut self, index: usize, text: &str, stage: &str, selector: Option<&str>, span: Range<usize>, instances: &[Instance]) -> Option<Vec<usize>> {
+    fn output_targets(
+        &mut self,
+        index: usize,
+        text: &str,
+        stage: &str,
+        selector: Option<&str>,
+        span: Range<usize>,
+        instances: &[Instance],
+    ) -> Option<Vec<usize>> {
         let targets: Vec<usize> = match selector {
-            Some(selector) => self.names.get(&format!("{stage}[{selector}]")).copied().into_iter().collect(),
+            Some(selector) => self
+                .names
+                .get(&format!("{stage}[{selector}]"))
+                .copied()
+                .into_iter()
+                .collect(),
             None => self.bases.get(stage).cloned().unwrap_or_default(),
         };
         let declared = self.manifest.stages.iter().find(|decl| decl.name == stage);
         if let (true, Some(selector), Some(decl)) = (targets.is_empty(), selector, declared) {
-            let (message, hint) = reference::explain_no_instance(stage, selector, decl.table.get("matrix").map(|m| &m.value));
-            self.error(span, format!("`{text}` selects no instance: {message}")).hint = Some(hint);
+            let (message, hint) = reference::explain_no_instance(
+                stage,
+                selector,
+                decl.table.get("matrix").map(|m| &m.value),
+            );
+            self.error(span, format!("`{text}` selects no instance: {message}"))
+                .hint = Some(hint);
             return None;
         }
         if targets.is_empty() {
-            let bases: Vec<&str> = self.manifest.stages.iter().map(|decl| decl.name.as_str()).collect();
-            let hint = did_you_mean(stage, bases.iter().copied())
-                .map_or_else(|| format!("stages: {}", bases.join(", ")), |close| format!("did you mean `@{close}`?"));
-            self.error(span, format!("`{text}` refers to no stage")).hint = Some(hint);
+            let bases: Vec<&str> = self
+                .manifest
+                .stages
+                .iter()
+                .map(|decl| decl.name.as_str())
+                .collect();
+            let hint = did_you_mean(stage, bases.iter().copied()).map_or_else(
+                || format!("stages: {}", bases.join(", ")),
+                |close| format!("did you mean `@{close}`?"),
+            );
+            self.error(span, format!("`{text}` refers to no stage"))
+                .hint = Some(hint);
             return None;
         }
         if targets.contains(&index) {
-            self.error(span, format!("stage `{}` takes its own output as input", instances[index].name));
+            self.error(
+                span,
+                format!(
+                    "stage `{}` takes its own output as input",
+                    instances[index].name
+                ),
+            );
             return None;
         }
         Some(targets)
@@ -350,16 +537,22 @@ impl Builder<'_> {
 fn declares(declared: &[String], subpath: &str) -> bool {
     declared.iter().any(|output| {
         let output = output.trim_end_matches('/');
-        output == subpath || subpath.starts_with(&format!("{output}/")) || output.starts_with(&format!("{subpath}/"))
+        output == subpath
+            || subpath.starts_with(&format!("{output}/"))
+            || output.starts_with(&format!("{subpath}/"))
     })
 }
 
 /// `(from, to)` for each stage `to` that reads the output of stage `from`.
 fn dependencies(stages: &[PlannedStage]) -> impl Iterator<Item = (usize, usize)> + '_ {
     stages.iter().enumerate().flat_map(|(to, stage)| {
-        stage.inputs.values().flatten().filter_map(move |source| match source {
-            InputSource::Output { stage, .. } => Some((*stage, to)),
-            InputSource::Path { .. } => None,
-        })
+        stage
+            .inputs
+            .values()
+            .flatten()
+            .filter_map(move |source| match source {
+                InputSource::Output { stage, .. } => Some((*stage, to)),
+                InputSource::Path { .. } => None,
+            })
     })
 }

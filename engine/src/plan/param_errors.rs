@@ -8,17 +8,25 @@ use pipeline_api::{DynStage, ParamError};
 
 use crate::manifest::diagnostics::{Diagnostic, SourceFile, did_you_mean};
 use crate::plan::expand::Instance;
-use crate::plan::{ENGINE_KEYS, PlannedStage};
 use crate::plan::schema::{ParamSchema, UnknownKey, join_key};
+use crate::plan::{ENGINE_KEYS, PlannedStage};
 
 /// The diagnostics for `error`, raised by `plugin` on the parameters of `instance`.
-pub fn diagnose(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, error: &ParamError) -> Vec<Diagnostic> {
+pub fn diagnose(
+    source: &SourceFile,
+    instance: &Instance,
+    plugin: &dyn DynStage,
+    error: &ParamError,
+) -> Vec<Diagnostic> {
     let schema = ParamSchema::new(plugin.params_schema());
     let unknown = schema.unknown_keys(&instance.table, &ENGINE_KEYS);
     if let Some(field) = unknown_field(&error.message) {
-        let candidates: Vec<&UnknownKey<'_>> = unknown.iter().filter(|u| u.entry.key == field).collect();
+        let candidates: Vec<&UnknownKey<'_>> =
+            unknown.iter().filter(|u| u.entry.key == field).collect();
         // Several tables may hold a key of that name: the one on serde's path, if it gave one.
-        let on_path = candidates.iter().find(|u| error.path == join_key(&u.table_path, field) || error.path == u.table_path);
+        let on_path = candidates
+            .iter()
+            .find(|u| error.path == join_key(&u.table_path, field) || error.path == u.table_path);
         if let Some(found) = on_path.or(candidates.first()) {
             return vec![unknown_key(source, instance, plugin, found)];
         }
@@ -27,7 +35,8 @@ pub fn diagnose(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage,
         }
     } else {
         // A value no form of which fits (an untagged enum): a key none of its tables take says why.
-        let under: Vec<Diagnostic> = unknown.iter()
+        let under: Vec<Diagnostic> = unknown
+            .iter()
             .filter(|u| !error.path.is_empty() && within(&u.table_path, &error.path))
             .map(|u| unknown_key(source, instance, plugin, u))
             .collect();
@@ -40,15 +49,23 @@ pub fn diagnose(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage,
 
 /// Whether `path` is `outer` or inside it.
 fn within(path: &str, outer: &str) -> bool {
-    path.strip_prefix(outer).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+    path.strip_prefix(outer)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
 /// `unknown field `x`, expected ...`: serde's words for a key a struct does not take.
 fn unknown_field(message: &str) -> Option<&str> {
-    message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next())
+    message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
 }
 
-fn unknown_key(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, unknown: &UnknownKey<'_>) -> Diagnostic {
+fn unknown_key(
+    source: &SourceFile,
+    instance: &Instance,
+    plugin: &dyn DynStage,
+    unknown: &UnknownKey<'_>,
+) -> Diagnostic {
     let field = unknown.entry.key.as_str();
     let span = Some(unknown.entry.key_span.clone());
     if unknown.table_path.is_empty() {
@@ -56,68 +73,174 @@ fn unknown_key(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, 
         candidates.extend(ENGINE_KEYS);
         let valid = unknown.valid.join(", ");
         let hint = match did_you_mean(field, candidates) {
-            Some(close) => format!("did you mean `{close}`? valid keys for `{}`: {valid}", plugin.kind()),
-            None => format!("valid keys for `{}`: {valid} (and the engine's {})", plugin.kind(), ENGINE_KEYS.join(", ")),
+            Some(close) => format!(
+                "did you mean `{close}`? valid keys for `{}`: {valid}",
+                plugin.kind()
+            ),
+            None => format!(
+                "valid keys for `{}`: {valid} (and the engine's {})",
+                plugin.kind(),
+                ENGINE_KEYS.join(", ")
+            ),
         };
-        return Diagnostic::new(source, span, format!("unknown parameter `{field}` for stage kind `{}`", plugin.kind())).with_hint(hint);
+        return Diagnostic::new(
+            source,
+            span,
+            format!(
+                "unknown parameter `{field}` for stage kind `{}`",
+                plugin.kind()
+            ),
+        )
+        .with_hint(hint);
     }
-    nested(source, span, instance, plugin, field, &unknown.table_path, &unknown.valid)
+    nested(
+        source,
+        span,
+        instance,
+        plugin,
+        field,
+        &unknown.table_path,
+        &unknown.valid,
+    )
 }
 
-fn nested(source: &SourceFile, span: Option<std::ops::Range<usize>>, instance: &Instance, plugin: &dyn DynStage, field: &str, table: &str, valid: &[String]) -> Diagnostic {
+fn nested(
+    source: &SourceFile,
+    span: Option<std::ops::Range<usize>>,
+    instance: &Instance,
+    plugin: &dyn DynStage,
+    field: &str,
+    table: &str,
+    valid: &[String],
+) -> Diagnostic {
     let list = valid.join(", ");
     let hint = match did_you_mean(field, valid.iter().map(String::as_str)) {
         Some(close) => format!("did you mean `{close}`? valid keys of `{table}`: {list}"),
-        None => format!("valid keys of `{table}`: {list} (`pipeline stages {}` documents them)", plugin.kind()),
+        None => format!(
+            "valid keys of `{table}`: {list} (`pipeline stages {}` documents them)",
+            plugin.kind()
+        ),
     };
-    Diagnostic::new(source, span, format!("stage `{}`: unknown key `{field}` in `{table}`", instance.name)).with_hint(hint)
+    Diagnostic::new(
+        source,
+        span,
+        format!(
+            "stage `{}`: unknown key `{field}` in `{table}`",
+            instance.name
+        ),
+    )
+    .with_hint(hint)
 }
 
 /// When the schema does not refuse the key but serde did: serde's path and its list of keys.
-fn unknown_on_path(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, error: &ParamError, field: &str) -> Option<Diagnostic> {
-    let table = error.path.strip_suffix(field).map(|p| p.trim_end_matches('.')).unwrap_or(error.path.as_str());
-    let holder = if table.is_empty() { Some(&instance.table) } else { instance.table.find(table) };
+fn unknown_on_path(
+    source: &SourceFile,
+    instance: &Instance,
+    plugin: &dyn DynStage,
+    error: &ParamError,
+    field: &str,
+) -> Option<Diagnostic> {
+    let table = error
+        .path
+        .strip_suffix(field)
+        .map(|p| p.trim_end_matches('.'))
+        .unwrap_or(error.path.as_str());
+    let holder = if table.is_empty() {
+        Some(&instance.table)
+    } else {
+        instance.table.find(table)
+    };
     let entry = holder?.get(field)?;
     let valid = expected_keys(&error.message);
     if table.is_empty() {
-        let unknown = UnknownKey { table_path: String::new(), entry, valid };
+        let unknown = UnknownKey {
+            table_path: String::new(),
+            entry,
+            valid,
+        };
         return Some(unknown_key(source, instance, plugin, &unknown));
     }
-    Some(nested(source, Some(entry.key_span.clone()), instance, plugin, field, table, &valid))
+    Some(nested(
+        source,
+        Some(entry.key_span.clone()),
+        instance,
+        plugin,
+        field,
+        table,
+        &valid,
+    ))
 }
 
 /// The keys in serde's "expected one of `a`, `b`" (or "expected `a`").
 fn expected_keys(message: &str) -> Vec<String> {
-    let Some((_, expected)) = message.split_once("expected") else { return Vec::new() };
-    expected.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    let Some((_, expected)) = message.split_once("expected") else {
+        return Vec::new();
+    };
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
 }
 
-fn generic(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, schema: &ParamSchema, error: &ParamError) -> Diagnostic {
+fn generic(
+    source: &SourceFile,
+    instance: &Instance,
+    plugin: &dyn DynStage,
+    schema: &ParamSchema,
+    error: &ParamError,
+) -> Diagnostic {
     let valid = schema.keys(schema.root());
     let span = match instance.table.find(&error.path) {
         Some(_) if !error.path.is_empty() => instance.table.locate(&error.path),
         _ => instance.name_span.clone(),
     };
-    let engine_key = error.path.split(['.', '[']).next().is_some_and(|key| ENGINE_KEYS.contains(&key));
+    let engine_key = error
+        .path
+        .split(['.', '['])
+        .next()
+        .is_some_and(|key| ENGINE_KEYS.contains(&key));
     let what = match error.path.as_str() {
         "" => String::new(),
         path if engine_key => format!("`{path}`: "),
         path => format!("parameter `{path}`: "),
     };
-    let close = error.choices.as_ref().and_then(|(word, choices)| did_you_mean(word, choices.iter().map(String::as_str)));
+    let close = error
+        .choices
+        .as_ref()
+        .and_then(|(word, choices)| did_you_mean(word, choices.iter().map(String::as_str)));
     let hint = match (close, &error.hint) {
         (Some(close), Some(hint)) => format!("did you mean `{close}`? {hint}"),
         (Some(close), None) => format!("did you mean `{close}`?"),
         (None, Some(hint)) => hint.clone(),
-        (None, None) => format!("`pipeline stages {}` documents its parameters: {}", plugin.kind(), valid.join(", ")),
+        (None, None) => format!(
+            "`pipeline stages {}` documents its parameters: {}",
+            plugin.kind(),
+            valid.join(", ")
+        ),
     };
-    Diagnostic::new(source, Some(span), format!("stage `{}`: {what}{}", instance.name, error.message)).with_hint(hint)
+    Diagnostic::new(
+        source,
+        Some(span),
+        format!("stage `{}`: {what}{}", instance.name, error.message),
+    )
+    .with_hint(hint)
 }
 
 /// The diagnostics for a stage whose parameters do not fit its inputs (`${inputs.x}` naming no
 /// input, a `publish` with several): checked once the inputs are resolved, before anything runs.
-pub fn check_inputs(source: &SourceFile, instance: &Instance, plugin: &dyn DynStage, stage: &PlannedStage) -> Vec<Diagnostic> {
-    let counts = stage.inputs.iter().map(|(name, sources)| (name.clone(), sources.len())).collect();
+pub fn check_inputs(
+    source: &SourceFile,
+    instance: &Instance,
+    plugin: &dyn DynStage,
+    stage: &PlannedStage,
+) -> Vec<Diagnostic> {
+    let counts = stage
+        .inputs
+        .iter()
+        .map(|(name, sources)| (name.clone(), sources.len()))
+        .collect();
     match stage.stage.check_inputs(&counts) {
         Ok(()) => Vec::new(),
         Err(error) => diagnose(source, instance, plugin, &error),

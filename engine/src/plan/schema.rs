@@ -13,7 +13,9 @@ pub struct ParamSchema {
 
 impl ParamSchema {
     pub fn new(schema: schemars::Schema) -> Self {
-        Self { root: schema.to_value() }
+        Self {
+            root: schema.to_value(),
+        }
     }
 
     /// The schema of the whole parameter table.
@@ -24,8 +26,15 @@ impl ParamSchema {
     /// Follows `$ref`s into `$defs` (a few levels at most; an unknown reference stays as is).
     pub fn resolve<'a>(&'a self, mut node: &'a Value) -> &'a Value {
         for _ in 0..8 {
-            let Some(target) = node.get("$ref").and_then(Value::as_str) else { break };
-            let Some(found) = target.strip_prefix('#').and_then(|pointer| self.root.pointer(pointer)) else { break };
+            let Some(target) = node.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            let Some(found) = target
+                .strip_prefix('#')
+                .and_then(|pointer| self.root.pointer(pointer))
+            else {
+                break;
+            };
             node = found;
         }
         node
@@ -35,7 +44,10 @@ impl ParamSchema {
     /// resolved. A schema without alternatives is its own single form.
     pub fn forms<'a>(&'a self, node: &'a Value) -> Vec<&'a Value> {
         let node = self.resolve(node);
-        let members = ["anyOf", "oneOf"].iter().filter_map(|k| node.get(*k).and_then(Value::as_array)).flatten();
+        let members = ["anyOf", "oneOf"]
+            .iter()
+            .filter_map(|k| node.get(*k).and_then(Value::as_array))
+            .flatten();
         let mut forms: Vec<&Value> = members.flat_map(|member| self.forms(member)).collect();
         if forms.is_empty() {
             forms.push(node);
@@ -45,17 +57,30 @@ impl ParamSchema {
 
     /// The forms that are tables with named keys.
     pub fn table_forms<'a>(&'a self, node: &'a Value) -> Vec<&'a Value> {
-        self.forms(node).into_iter().filter(|form| !self.properties(form).is_empty()).collect()
+        self.forms(node)
+            .into_iter()
+            .filter(|form| !self.properties(form).is_empty())
+            .collect()
     }
 
     /// A table form's keys and their schemas (its own and those of `allOf` members), sorted.
     pub fn properties<'a>(&'a self, form: &'a Value) -> Vec<(&'a str, &'a Value)> {
         let mut parts = vec![form];
-        parts.extend(form.get("allOf").and_then(Value::as_array).into_iter().flatten().map(|part| self.resolve(part)));
+        parts.extend(
+            form.get("allOf")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|part| self.resolve(part)),
+        );
         let mut found: Vec<(&str, &Value)> = parts
             .iter()
             .filter_map(|part| part.get("properties").and_then(Value::as_object))
-            .flat_map(|properties| properties.iter().map(|(key, schema)| (key.as_str(), schema)))
+            .flat_map(|properties| {
+                properties
+                    .iter()
+                    .map(|(key, schema)| (key.as_str(), schema))
+            })
             .collect();
         found.sort_by_key(|(key, _)| *key);
         found.dedup_by_key(|(key, _)| *key);
@@ -64,12 +89,16 @@ impl ParamSchema {
 
     /// Whether a table form refuses keys it does not list (`deny_unknown_fields`).
     pub fn closed(form: &Value) -> bool {
-        ["additionalProperties", "unevaluatedProperties"].iter().any(|k| form.get(*k) == Some(&Value::Bool(false)))
+        ["additionalProperties", "unevaluatedProperties"]
+            .iter()
+            .any(|k| form.get(*k) == Some(&Value::Bool(false)))
     }
 
     /// Keys of `node`'s table forms, sorted, without repeats.
     pub fn keys(&self, node: &Value) -> Vec<String> {
-        let mut keys: Vec<String> = self.table_forms(node).into_iter()
+        let mut keys: Vec<String> = self
+            .table_forms(node)
+            .into_iter()
             .flat_map(|form| self.properties(form))
             .map(|(key, _)| key.to_string())
             .collect();
@@ -80,21 +109,30 @@ impl ParamSchema {
 
     /// The schema of key `key` of a table of schema `node`, if one of its forms lists it.
     pub fn property<'a>(&'a self, node: &'a Value, key: &str) -> Option<&'a Value> {
-        self.table_forms(node).into_iter()
-            .find_map(|form| self.properties(form).into_iter().find(|(k, _)| *k == key).map(|(_, schema)| schema))
+        self.table_forms(node).into_iter().find_map(|form| {
+            self.properties(form)
+                .into_iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, schema)| schema)
+        })
     }
 
     /// The schema of item `index` of an array of schema `node`.
     fn item<'a>(&'a self, node: &'a Value, index: usize) -> Option<&'a Value> {
         self.forms(node).into_iter().find_map(|form| {
-            let positional = form.get("prefixItems").and_then(Value::as_array).and_then(|items| items.get(index));
+            let positional = form
+                .get("prefixItems")
+                .and_then(Value::as_array)
+                .and_then(|items| items.get(index));
             positional.or_else(|| form.get("items").filter(|items| items.is_object()))
         })
     }
 
     /// The schema of the values of a map whose keys are free (`additionalProperties: {schema}`).
     fn map_values<'a>(&'a self, node: &'a Value) -> Option<&'a Value> {
-        self.forms(node).into_iter().find_map(|form| form.get("additionalProperties").filter(|v| v.is_object()))
+        self.forms(node)
+            .into_iter()
+            .find_map(|form| form.get("additionalProperties").filter(|v| v.is_object()))
     }
 
     /// Keys written in `table` (a stage table) that no form of the table holding them accepts,
@@ -106,14 +144,27 @@ impl ParamSchema {
         found
     }
 
-    fn walk<'v>(&self, value: &'v SValue, node: &Value, path: &str, skip: &[&str], found: &mut Vec<UnknownKey<'v>>) {
+    fn walk<'v>(
+        &self,
+        value: &'v SValue,
+        node: &Value,
+        path: &str,
+        skip: &[&str],
+        found: &mut Vec<UnknownKey<'v>>,
+    ) {
         match &value.kind {
             SKind::Table(entries) => {
                 let forms = self.table_forms(node);
                 if forms.is_empty() {
                     if let Some(values) = self.map_values(node) {
                         for entry in entries {
-                            self.walk(&entry.value, values, &join_key(path, &entry.key), &[], found);
+                            self.walk(
+                                &entry.value,
+                                values,
+                                &join_key(path, &entry.key),
+                                &[],
+                                found,
+                            );
                         }
                     }
                     return;
@@ -121,8 +172,18 @@ impl ParamSchema {
                 let closed = forms.iter().all(|form| Self::closed(form));
                 for entry in entries.iter().filter(|e| !skip.contains(&e.key.as_str())) {
                     match self.property(node, &entry.key) {
-                        Some(schema) => self.walk(&entry.value, schema, &join_key(path, &entry.key), &[], found),
-                        None if closed => found.push(UnknownKey { table_path: path.to_string(), entry, valid: self.keys(node) }),
+                        Some(schema) => self.walk(
+                            &entry.value,
+                            schema,
+                            &join_key(path, &entry.key),
+                            &[],
+                            found,
+                        ),
+                        None if closed => found.push(UnknownKey {
+                            table_path: path.to_string(),
+                            entry,
+                            valid: self.keys(node),
+                        }),
                         None => {}
                     }
                 }
@@ -152,7 +213,11 @@ pub struct UnknownKey<'v> {
 
 /// `path.key`, or `key` at the top.
 pub fn join_key(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 #[cfg(test)]
@@ -188,8 +253,12 @@ mod tests {
         let table = parse_document(text).unwrap();
         let schema = schema();
         let found = schema.unknown_keys(&table, &["kind"]);
-        let described: Vec<(String, String)> = found.iter().map(|u| (u.table_path.clone(), u.entry.key.clone())).collect();
-        let expected = [("", "nmae"), ("model", "layers"), ("layers[1]", "wdth")].map(|(t, k)| (t.to_string(), k.to_string()));
+        let described: Vec<(String, String)> = found
+            .iter()
+            .map(|u| (u.table_path.clone(), u.entry.key.clone()))
+            .collect();
+        let expected = [("", "nmae"), ("model", "layers"), ("layers[1]", "wdth")]
+            .map(|(t, k)| (t.to_string(), k.to_string()));
         assert_eq!(described, expected);
         assert_eq!(found[1].valid, ["depth", "width"]);
         assert_eq!(&text[found[1].entry.key_span.clone()], "layers");

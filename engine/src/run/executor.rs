@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 
-use crate::run::job::{Engine, Grant, JobError, Prepared, Upstream};
 use crate::cache::ledger::{self, LedgerEntry, Outcome, now_unix};
+use crate::cache::store::RunRecord;
+use crate::run::job::{Engine, Grant, JobError, Prepared, Upstream};
 use crate::run::progress::{Reporter, StageProgress};
 use crate::run::resources::Pool;
-use crate::cache::store::RunRecord;
 
 /// A prepared stage, and its cached record when it is a hit (looked up by the preparing thread).
 type Keyed = (Prepared, Option<Hit>);
@@ -34,22 +34,40 @@ struct Work {
 
 /// Runs one prepared stage somewhere and returns its committed record.
 pub trait Executor: Sync {
-    fn execute(&self, engine: &Engine<'_>, prepared: &Prepared, grant: &Grant, progress: &StageProgress, reporter: &Reporter) -> Result<(RunRecord, bool), JobError>;
+    fn execute(
+        &self,
+        engine: &Engine<'_>,
+        prepared: &Prepared,
+        grant: &Grant,
+        progress: &StageProgress,
+        reporter: &Reporter,
+    ) -> Result<(RunRecord, bool), JobError>;
 }
 
 /// Runs stages in this process, each on its own thread.
 pub struct LocalExecutor;
 
 impl Executor for LocalExecutor {
-    fn execute(&self, engine: &Engine<'_>, prepared: &Prepared, grant: &Grant, progress: &StageProgress, reporter: &Reporter) -> Result<(RunRecord, bool), JobError> {
+    fn execute(
+        &self,
+        engine: &Engine<'_>,
+        prepared: &Prepared,
+        grant: &Grant,
+        progress: &StageProgress,
+        reporter: &Reporter,
+    ) -> Result<(RunRecord, bool), JobError> {
         let name = &engine.plan.stages[prepared.index].name;
         let mut on_wait = |pid: Option<u32>| {
             let holder = match pid {
-                Some(pid) if pid == std::process::id() => " (another stage of this run has the same key)".to_string(),
+                Some(pid) if pid == std::process::id() => {
+                    " (another stage of this run has the same key)".to_string()
+                }
                 Some(pid) => format!(" (pid {pid})"),
                 None => String::new(),
             };
-            reporter.line(&format!("  waiting for `{name}`: its key is being computed elsewhere{holder}"));
+            reporter.line(&format!(
+                "  waiting for `{name}`: its key is being computed elsewhere{holder}"
+            ));
         };
         engine.execute(prepared, grant, progress, &mut on_wait)
     }
@@ -81,11 +99,23 @@ impl RunSummary {
 
 enum Message {
     Prepared(usize, Result<Keyed, JobError>),
-    Finished(usize, String, Result<(RunRecord, bool), JobError>, f64, Grant),
+    Finished(
+        usize,
+        String,
+        Result<(RunRecord, bool), JobError>,
+        f64,
+        Grant,
+    ),
 }
 
 /// Runs the selected stages of `engine.plan`.
-pub fn run(engine: &Engine<'_>, executor: &dyn Executor, reporter: &Reporter, pool: Pool, options: &RunOptions) -> RunSummary {
+pub fn run(
+    engine: &Engine<'_>,
+    executor: &dyn Executor,
+    reporter: &Reporter,
+    pool: Pool,
+    options: &RunOptions,
+) -> RunSummary {
     let mut scheduler = Scheduler::new(engine, reporter, pool, options);
     let preparers = options.jobs.max(1).min(scheduler.waiting.len());
     let (work, queue) = mpsc::channel::<Work>();
@@ -112,17 +142,38 @@ pub fn run(engine: &Engine<'_>, executor: &dyn Executor, reporter: &Reporter, po
 
 /// A preparing thread: keys the stages sent on `queue` and looks their keys up in the cache,
 /// until the queue is closed.
-fn prepare_stages(engine: &Engine<'_>, queue: &Mutex<mpsc::Receiver<Work>>, sender: &mpsc::Sender<Message>) {
+fn prepare_stages(
+    engine: &Engine<'_>,
+    queue: &Mutex<mpsc::Receiver<Work>>,
+    sender: &mpsc::Sender<Message>,
+) {
     loop {
         let next = queue.lock().map(|queue| queue.recv());
-        let Ok(Ok(Work { index, upstream, forced })) = next else { return };
+        let Ok(Ok(Work {
+            index,
+            upstream,
+            forced,
+        })) = next
+        else {
+            return;
+        };
         let keyed = engine.prepare(index, &upstream).map(|mut prepared| {
             prepared.force |= forced;
-            let hit = if prepared.force { None } else { engine.lookup(&prepared.key) };
+            let hit = if prepared.force {
+                None
+            } else {
+                engine.lookup(&prepared.key)
+            };
             let hit = hit.map(|record| {
                 let stage = &engine.plan.stages[index].name;
-                let last_current = engine.store.last(&engine.pipeline_id, stage).is_some_and(|last| last.key == record.key);
-                Hit { record, last_current }
+                let last_current = engine
+                    .store
+                    .last(&engine.pipeline_id, stage)
+                    .is_some_and(|last| last.key == record.key);
+                Hit {
+                    record,
+                    last_current,
+                }
             });
             (prepared, hit)
         });
@@ -154,12 +205,25 @@ struct Scheduler<'e, 'p> {
 }
 
 impl<'e, 'p> Scheduler<'e, 'p> {
-    fn new(engine: &'e Engine<'p>, reporter: &'e Reporter, pool: Pool, options: &'e RunOptions) -> Self {
+    fn new(
+        engine: &'e Engine<'p>,
+        reporter: &'e Reporter,
+        pool: Pool,
+        options: &'e RunOptions,
+    ) -> Self {
         let all = engine.plan.stages.len();
-        let waiting: BTreeSet<usize> = if options.selected.is_empty() { (0..all).collect() } else { options.selected.clone() };
+        let waiting: BTreeSet<usize> = if options.selected.is_empty() {
+            (0..all).collect()
+        } else {
+            options.selected.clone()
+        };
         let graph = &engine.plan.graph;
         let unfinished: Vec<usize> = (0..all).map(|i| graph.upstream(i).len()).collect();
-        let startable = waiting.iter().copied().filter(|&i| unfinished[i] == 0).collect();
+        let startable = waiting
+            .iter()
+            .copied()
+            .filter(|&i| unfinished[i] == 0)
+            .collect();
         Self {
             engine,
             reporter,
@@ -181,8 +245,13 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         &self.engine.plan.stages[index].name
     }
 
-    fn launch<'s>(&mut self, scope: &'s std::thread::Scope<'s, '_>, sender: &mpsc::Sender<Message>, work: &mpsc::Sender<Work>, executor: &'s dyn Executor)
-    where
+    fn launch<'s>(
+        &mut self,
+        scope: &'s std::thread::Scope<'s, '_>,
+        sender: &mpsc::Sender<Message>,
+        work: &mpsc::Sender<Work>,
+        executor: &'s dyn Executor,
+    ) where
         'e: 's,
         'p: 's,
     {
@@ -195,10 +264,14 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         let jobs = self.options.jobs.max(1);
         let mut from = 0;
         while self.in_flight < jobs {
-            let Some(index) = self.ready.range(from..).next().map(|(&index, _)| index) else { break };
+            let Some(index) = self.ready.range(from..).next().map(|(&index, _)| index) else {
+                break;
+            };
             from = index + 1;
             let resources = self.engine.plan.stages[index].resources;
-            let Some(grant) = self.pool.try_take(&resources) else { continue };
+            let Some(grant) = self.pool.try_take(&resources) else {
+                continue;
+            };
             let prepared = self.ready.remove(&index).expect("found above");
             self.reporter.line(&format!("run     {}", self.name(index)));
             let progress = self.reporter.stage(self.name(index));
@@ -208,22 +281,43 @@ impl<'e, 'p> Scheduler<'e, 'p> {
                 let started = Instant::now();
                 let result = executor.execute(engine, &prepared, &grant, &progress, reporter);
                 progress.finish();
-                let _ = sender.send(Message::Finished(prepared.index, prepared.key.clone(), result, started.elapsed().as_secs_f64(), grant));
+                let _ = sender.send(Message::Finished(
+                    prepared.index,
+                    prepared.key.clone(),
+                    result,
+                    started.elapsed().as_secs_f64(),
+                    grant,
+                ));
             });
         }
         while self.in_flight < jobs {
-            let Some(index) = self.startable.pop_first() else { break };
+            let Some(index) = self.startable.pop_first() else {
+                break;
+            };
             self.waiting.remove(&index);
             self.in_flight += 1;
             let upstream = self.upstream_digests(index);
             let forced = self.options.forced.contains(&index);
-            work.send(Work { index, upstream, forced }).expect("the preparing threads run until the queue closes");
+            work.send(Work {
+                index,
+                upstream,
+                forced,
+            })
+            .expect("the preparing threads run until the queue closes");
         }
     }
 
     /// The output digests of the stages `index` reads, for the thread that prepares it.
     fn upstream_digests(&self, index: usize) -> Digests {
-        Digests(self.engine.plan.graph.upstream(index).into_iter().filter_map(|u| Some((u, self.outputs[u].clone()?))).collect())
+        Digests(
+            self.engine
+                .plan
+                .graph
+                .upstream(index)
+                .into_iter()
+                .filter_map(|u| Some((u, self.outputs[u].clone()?)))
+                .collect(),
+        )
     }
 
     fn handle(&mut self, message: Message) {
@@ -234,7 +328,13 @@ impl<'e, 'p> Scheduler<'e, 'p> {
             Message::Finished(index, key, result, seconds, grant) => {
                 self.pool.give_back(grant);
                 match result {
-                    Ok((record, ran)) => self.done(index, &record, if ran { Outcome::Ran } else { Outcome::Hit }, seconds, true),
+                    Ok((record, ran)) => self.done(
+                        index,
+                        &record,
+                        if ran { Outcome::Ran } else { Outcome::Hit },
+                        seconds,
+                        true,
+                    ),
                     Err(error) => self.failed(index, Some(key), &error, seconds),
                 }
             }
@@ -243,7 +343,11 @@ impl<'e, 'p> Scheduler<'e, 'p> {
 
     fn prepared(&mut self, index: usize, prepared: Prepared, hit: Option<Hit>) {
         let stage = &self.engine.plan.stages[index];
-        if let Some(Hit { record, last_current }) = hit {
+        if let Some(Hit {
+            record,
+            last_current,
+        }) = hit
+        {
             self.done(index, &record, Outcome::Hit, 0.0, !last_current);
             return;
         }
@@ -260,7 +364,14 @@ impl<'e, 'p> Scheduler<'e, 'p> {
     }
 
     /// `remember`: record it as the stage's last run (not needed when it already is).
-    fn done(&mut self, index: usize, record: &RunRecord, outcome: Outcome, seconds: f64, remember: bool) {
+    fn done(
+        &mut self,
+        index: usize,
+        record: &RunRecord,
+        outcome: Outcome,
+        seconds: f64,
+        remember: bool,
+    ) {
         let short = &record.key[..12];
         let verb = match outcome {
             Outcome::Hit => format!("cached  {} ({short})", self.name(index)),
@@ -269,12 +380,19 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         self.reporter.line(&verb);
         if remember {
             if let Err(error) = self.engine.store.set_last(&self.engine.pipeline_id, record) {
-                tracing::warn!("could not remember the last run of `{}`: {error}", self.name(index));
+                tracing::warn!(
+                    "could not remember the last run of `{}`: {error}",
+                    self.name(index)
+                );
             }
         }
         // Most stages publish nothing: they need no look at the project's folders.
         let publishes = !self.engine.plan.stages[index].stage.publishes().is_empty();
-        match if publishes { self.engine.publish(index, record) } else { Ok(Vec::new()) } {
+        match if publishes {
+            self.engine.publish(index, record)
+        } else {
+            Ok(Vec::new())
+        } {
             Ok(paths) => {
                 for path in paths {
                     self.reporter.line(&format!("        published {path}"));
@@ -293,16 +411,28 @@ impl<'e, 'p> Scheduler<'e, 'p> {
     }
 
     fn failed(&mut self, index: usize, key: Option<String>, error: &JobError, seconds: f64) {
-        let outcome = if error.is_cancelled() { Outcome::Cancelled } else { Outcome::Failed };
+        let outcome = if error.is_cancelled() {
+            Outcome::Cancelled
+        } else {
+            Outcome::Failed
+        };
         // The log ends with the reason, so that it alone says why the stage failed.
         let reason = format!("FAILED  {}: {error}", self.name(index));
-        let log_hint = match self.engine.store.append_log(&self.engine.run_id, self.name(index), &reason) {
-            Ok(log) => format!("\n        log: {}", log.display()),
-            Err(write_error) => {
-                tracing::warn!("could not write the failure to the log of `{}`: {write_error}", self.name(index));
-                String::new()
-            }
-        };
+        let log_hint =
+            match self
+                .engine
+                .store
+                .append_log(&self.engine.run_id, self.name(index), &reason)
+            {
+                Ok(log) => format!("\n        log: {}", log.display()),
+                Err(write_error) => {
+                    tracing::warn!(
+                        "could not write the failure to the log of `{}`: {write_error}",
+                        self.name(index)
+                    );
+                    String::new()
+                }
+            };
         self.reporter.line(&format!("{reason}{log_hint}"));
         self.summary.errors.insert(index, error.to_string());
         self.record(index, key, outcome, seconds, Some(error.to_string()));
@@ -329,9 +459,19 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         }
     }
 
-    fn record(&mut self, index: usize, key: Option<String>, outcome: Outcome, seconds: f64, error: Option<String>) {
+    fn record(
+        &mut self,
+        index: usize,
+        key: Option<String>,
+        outcome: Outcome,
+        seconds: f64,
+        error: Option<String>,
+    ) {
         self.summary.outcomes.insert(index, outcome);
-        let log = self.engine.store.log_file(&self.engine.run_id, self.name(index));
+        let log = self
+            .engine
+            .store
+            .log_file(&self.engine.run_id, self.name(index));
         let entry = LedgerEntry {
             run_id: self.engine.run_id.clone(),
             pipeline: self.engine.pipeline_id.clone(),
@@ -350,9 +490,18 @@ impl<'e, 'p> Scheduler<'e, 'p> {
 
     fn finish(mut self) -> RunSummary {
         let cancelled = self.engine.cancel.is_cancelled();
-        let left: Vec<usize> = self.waiting.iter().chain(self.ready.keys()).copied().collect();
+        let left: Vec<usize> = self
+            .waiting
+            .iter()
+            .chain(self.ready.keys())
+            .copied()
+            .collect();
         for index in left {
-            let outcome = if cancelled { Outcome::Cancelled } else { Outcome::Skipped };
+            let outcome = if cancelled {
+                Outcome::Cancelled
+            } else {
+                Outcome::Skipped
+            };
             self.summary.outcomes.insert(index, outcome);
         }
         self.summary
@@ -364,7 +513,10 @@ struct Digests(Vec<(usize, String)>);
 
 impl Upstream for Digests {
     fn digest(&self, stage: usize) -> Option<&str> {
-        let found = self.0.binary_search_by_key(&stage, |(index, _)| *index).ok()?;
+        let found = self
+            .0
+            .binary_search_by_key(&stage, |(index, _)| *index)
+            .ok()?;
         Some(&self.0[found].1)
     }
 }

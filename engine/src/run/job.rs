@@ -8,12 +8,12 @@ use std::time::Instant;
 use pipeline_api::{CancelToken, StageContext, StageError};
 
 use crate::cache::hashing::{ContentHasher, Snapshot};
-use crate::run::output_check;
 use crate::cache::key::{KEY_SCHEMA, KeyManifest};
 use crate::cache::ledger::now_unix;
-use crate::plan::{InputSource, Plan, PlannedStage};
-use crate::run::progress::StageProgress;
 use crate::cache::store::{self, LocalStore, RunRecord, Store};
+use crate::plan::{InputSource, Plan, PlannedStage};
+use crate::run::output_check;
+use crate::run::progress::StageProgress;
 
 /// What every job of one invocation shares.
 pub struct Engine<'a> {
@@ -93,7 +93,11 @@ pub struct Grant {
 impl Engine<'_> {
     /// Hashes the inputs of stage `index` and computes its key. `upstream[i]` is the output
     /// digest of stage `i`, known for every stage `index` reads from.
-    pub fn prepare<U: Upstream + ?Sized>(&self, index: usize, upstream: &U) -> Result<Prepared, JobError> {
+    pub fn prepare<U: Upstream + ?Sized>(
+        &self,
+        index: usize,
+        upstream: &U,
+    ) -> Result<Prepared, JobError> {
         let stage = &self.plan.stages[index];
         let mut inputs = BTreeMap::new();
         let mut sources = BTreeMap::new();
@@ -104,7 +108,9 @@ impl Engine<'_> {
             let (mut digests, mut shown, mut paths) = (Vec::new(), Vec::new(), Vec::new());
             for source in bound {
                 if let InputSource::Output { stage, .. } = source {
-                    let digest = upstream.digest(*stage).expect("upstream stages finish first");
+                    let digest = upstream
+                        .digest(*stage)
+                        .expect("upstream stages finish first");
                     objects.push((*stage, digest.to_string()));
                 }
                 let (path, digest) = self.input(source, upstream, &mut snapshots)?;
@@ -127,19 +133,39 @@ impl Engine<'_> {
         let force = stage.always_run;
         objects.sort();
         objects.dedup();
-        Ok(Prepared { index, manifest, key, sources, input_paths, force, upstream: objects, snapshots })
+        Ok(Prepared {
+            index,
+            manifest,
+            key,
+            sources,
+            input_paths,
+            force,
+            upstream: objects,
+            snapshots,
+        })
     }
 
-    fn input<U: Upstream + ?Sized>(&self, source: &InputSource, upstream: &U, snapshots: &mut Vec<(PathBuf, Snapshot)>) -> Result<(PathBuf, String), JobError> {
+    fn input<U: Upstream + ?Sized>(
+        &self,
+        source: &InputSource,
+        upstream: &U,
+        snapshots: &mut Vec<(PathBuf, Snapshot)>,
+    ) -> Result<(PathBuf, String), JobError> {
         match source {
             InputSource::Path { path, shown } => {
-                let snapshot = self.hasher.snapshot(path).map_err(JobError::io(format!("hashing input `{shown}`")))?;
+                let snapshot = self
+                    .hasher
+                    .snapshot(path)
+                    .map_err(JobError::io(format!("hashing input `{shown}`")))?;
                 let digest = snapshot.digest.to_hex().to_string();
                 snapshots.push((path.clone(), snapshot));
                 Ok((path.clone(), digest))
             }
             InputSource::Output { stage, subpath } => {
-                let digest = upstream.digest(*stage).expect("upstream stages finish first").to_string();
+                let digest = upstream
+                    .digest(*stage)
+                    .expect("upstream stages finish first")
+                    .to_string();
                 let root = self.store.output_path(&digest);
                 if subpath.is_empty() {
                     return Ok((root, digest));
@@ -147,7 +173,9 @@ impl Engine<'_> {
                 let path = root.join(subpath);
                 let name = &self.plan.stages[*stage].name;
                 let snapshot = self.hasher.snapshot(&path).map_err(|_| {
-                    JobError::Invalid(format!("stage `{name}` did not write `{subpath}`, which this stage reads"))
+                    JobError::Invalid(format!(
+                        "stage `{name}` did not write `{subpath}`, which this stage reads"
+                    ))
                 })?;
                 Ok((path, snapshot.digest.to_hex().to_string()))
             }
@@ -158,16 +186,29 @@ impl Engine<'_> {
     pub fn describe(&self, source: &InputSource) -> String {
         match source {
             InputSource::Path { shown, .. } => shown.clone(),
-            InputSource::Output { stage, subpath } if subpath.is_empty() => format!("@{}", self.plan.stages[*stage].name),
-            InputSource::Output { stage, subpath } => format!("@{}/{subpath}", self.plan.stages[*stage].name),
+            InputSource::Output { stage, subpath } if subpath.is_empty() => {
+                format!("@{}", self.plan.stages[*stage].name)
+            }
+            InputSource::Output { stage, subpath } => {
+                format!("@{}/{subpath}", self.plan.stages[*stage].name)
+            }
         }
     }
 
     /// Runs a prepared stage under its key's lock and commits the result. Returns the record and
     /// whether it was really run (false when another process finished it meanwhile).
-    pub fn execute(&self, prepared: &Prepared, grant: &Grant, progress: &StageProgress, on_wait: &mut dyn FnMut(Option<u32>)) -> Result<(RunRecord, bool), JobError> {
+    pub fn execute(
+        &self,
+        prepared: &Prepared,
+        grant: &Grant,
+        progress: &StageProgress,
+        on_wait: &mut dyn FnMut(Option<u32>),
+    ) -> Result<(RunRecord, bool), JobError> {
         let stage = &self.plan.stages[prepared.index];
-        let _lock = self.store.lock(&prepared.key, on_wait).map_err(JobError::io("taking the stage lock"))?;
+        let _lock = self
+            .store
+            .lock(&prepared.key, on_wait)
+            .map_err(JobError::io("taking the stage lock"))?;
         if !prepared.force {
             if let Some(record) = self.lookup(&prepared.key) {
                 return Ok((record, false));
@@ -198,7 +239,8 @@ impl Engine<'_> {
     fn attempt_folder(&self, stage: &PlannedStage, key: &str) -> Result<PathBuf, JobError> {
         let staging = self.store.staging(key);
         if stage.stage.resumable() {
-            std::fs::create_dir_all(&staging).map_err(JobError::io("creating the staging folder"))?;
+            std::fs::create_dir_all(&staging)
+                .map_err(JobError::io("creating the staging folder"))?;
             std::fs::write(staging.join(store::RESUMABLE_MARKER), b"")
                 .map_err(JobError::io("marking the staging folder resumable"))?;
             return Ok(staging);
@@ -206,14 +248,25 @@ impl Engine<'_> {
         if let Err(error) = store::remove_tree(&staging) {
             tracing::debug!("an earlier attempt's staging folder is still being written: {error}");
         }
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         Ok(staging.join(format!("attempt-{}-{nanos}", std::process::id())))
     }
 
-    fn run_plugin(&self, stage: &PlannedStage, prepared: &Prepared, out_dir: &Path, grant: &Grant, progress: &StageProgress) -> Result<(), JobError> {
+    fn run_plugin(
+        &self,
+        stage: &PlannedStage,
+        prepared: &Prepared,
+        out_dir: &Path,
+        grant: &Grant,
+        progress: &StageProgress,
+    ) -> Result<(), JobError> {
         let log_path = self.store.log_file(&self.run_id, &stage.name);
-        std::fs::create_dir_all(log_path.parent().expect("logs live in a folder")).map_err(JobError::io("creating the log folder"))?;
-        let mut log = std::fs::File::create(&log_path).map_err(JobError::io(format!("creating {}", log_path.display())))?;
+        std::fs::create_dir_all(log_path.parent().expect("logs live in a folder"))
+            .map_err(JobError::io("creating the log folder"))?;
+        let mut log = std::fs::File::create(&log_path)
+            .map_err(JobError::io(format!("creating {}", log_path.display())))?;
         let mut ctx = StageContext {
             stage: &stage.name,
             root: &self.plan.root,
@@ -232,7 +285,13 @@ impl Engine<'_> {
     /// Refuses to cache a result whose inputs changed while it was being computed.
     fn check_inputs(&self, prepared: &Prepared) -> Result<(), JobError> {
         for (path, before) in &prepared.snapshots {
-            let unchanged = self.hasher.unchanged(path, before).map_err(JobError::io(format!("re-checking input {}", path.display())))?;
+            let unchanged = self
+                .hasher
+                .unchanged(path, before)
+                .map_err(JobError::io(format!(
+                    "re-checking input {}",
+                    path.display()
+                )))?;
             if !unchanged {
                 return Err(JobError::Invalid(format!(
                     "input `{}` changed while the stage ran; the result was not cached. Run again once it is stable",
@@ -243,11 +302,23 @@ impl Engine<'_> {
         Ok(())
     }
 
-    fn commit(&self, stage: &PlannedStage, prepared: &Prepared, out_dir: &Path, started: Instant) -> Result<RunRecord, JobError> {
+    fn commit(
+        &self,
+        stage: &PlannedStage,
+        prepared: &Prepared,
+        out_dir: &Path,
+        started: Instant,
+    ) -> Result<RunRecord, JobError> {
         store::make_read_only(out_dir).map_err(JobError::io("protecting the output"))?;
-        let snapshot = self.hasher.snapshot(out_dir).map_err(JobError::io("hashing the output"))?;
+        let snapshot = self
+            .hasher
+            .snapshot(out_dir)
+            .map_err(JobError::io("hashing the output"))?;
         let digest = snapshot.digest.to_hex().to_string();
-        let stored = self.store.put_output(out_dir, &digest).map_err(JobError::io("storing the output"))?;
+        let stored = self
+            .store
+            .put_output(out_dir, &digest)
+            .map_err(JobError::io("storing the output"))?;
         self.hasher.stat_cache().moved(out_dir, &stored);
         let record = RunRecord {
             key: prepared.key.clone(),
@@ -260,7 +331,9 @@ impl Engine<'_> {
             finished_unix: now_unix(),
             run_id: self.run_id.clone(),
         };
-        self.store.put_record(&record).map_err(JobError::io("writing the run record"))?;
+        self.store
+            .put_record(&record)
+            .map_err(JobError::io("writing the run record"))?;
         Ok(record)
     }
 }

@@ -43,10 +43,18 @@ pub fn check_outputs(declared: &[String], out_dir: &Path) -> Result<(), JobError
 
 /// Every symbolic link below `dir` must be one `check_link` keeps.
 fn check_links_below(out_dir: &Path, dir: &Path) -> Result<(), JobError> {
-    let entries = std::fs::read_dir(dir).map_err(JobError::io(format!("reading the output folder {}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(JobError::io(format!(
+        "reading the output folder {}",
+        dir.display()
+    )))?;
     for entry in entries {
-        let entry = entry.map_err(JobError::io(format!("reading the output folder {}", dir.display())))?;
-        let kind = entry.file_type().map_err(JobError::io(format!("reading {}", entry.path().display())))?;
+        let entry = entry.map_err(JobError::io(format!(
+            "reading the output folder {}",
+            dir.display()
+        )))?;
+        let kind = entry
+            .file_type()
+            .map_err(JobError::io(format!("reading {}", entry.path().display())))?;
         if kind.is_symlink() {
             check_link(out_dir, &entry.path())?;
         } else if kind.is_dir() {
@@ -58,8 +66,13 @@ fn check_links_below(out_dir: &Path, dir: &Path) -> Result<(), JobError> {
 
 /// A link is kept only when relative and naming an existing file inside the output.
 fn check_link(out_dir: &Path, link: &Path) -> Result<(), JobError> {
-    let shown = link.strip_prefix(out_dir).unwrap_or(link).display().to_string();
-    let target = std::fs::read_link(link).map_err(JobError::io(format!("reading the symbolic link `{shown}`")))?;
+    let shown = link
+        .strip_prefix(out_dir)
+        .unwrap_or(link)
+        .display()
+        .to_string();
+    let target = std::fs::read_link(link)
+        .map_err(JobError::io(format!("reading the symbolic link `{shown}`")))?;
     let refuse = |why: &str| {
         Err(JobError::Invalid(format!(
             "the output `{shown}` is a symbolic link to {} {why}; nothing was cached. Write the file itself \
@@ -70,7 +83,9 @@ fn check_link(out_dir: &Path, link: &Path) -> Result<(), JobError> {
     let Ok(resolved) = link.canonicalize() else {
         return refuse("which does not exist");
     };
-    let inside = out_dir.canonicalize().is_ok_and(|root| resolved.starts_with(root));
+    let inside = out_dir
+        .canonicalize()
+        .is_ok_and(|root| resolved.starts_with(root));
     if target.is_absolute() || !inside {
         return refuse("outside the stage's output folder, which the cache would not hold");
     }
@@ -93,9 +108,15 @@ mod tests {
 
     #[test]
     fn kinds_and_links_are_checked() {
-        let file = |name: &'static str| move |dir: &Path| std::fs::write(dir.join(name), "x").expect("write");
+        let file = |name: &'static str| {
+            move |dir: &Path| std::fs::write(dir.join(name), "x").expect("write")
+        };
         assert_eq!(check(&["a.txt"], file("a.txt")), Ok(()));
-        assert!(check(&["a/"], file("a")).unwrap_err().contains("wrote a file where its declared output `a/` is a folder"));
+        assert!(
+            check(&["a/"], file("a"))
+                .unwrap_err()
+                .contains("wrote a file where its declared output `a/` is a folder")
+        );
         let folder = |dir: &Path| std::fs::create_dir(dir.join("a")).expect("mkdir");
         assert_eq!(check(&["a", "a/"], folder), Ok(()));
         let inside = |dir: &Path| {
@@ -103,12 +124,21 @@ mod tests {
             std::os::unix::fs::symlink("real.txt", dir.join("a.txt")).expect("link");
         };
         assert_eq!(check(&["a.txt"], inside), Ok(()));
-        let dangling = |dir: &Path| std::os::unix::fs::symlink("nowhere", dir.join("a.txt")).expect("link");
-        assert!(check(&["a.txt"], dangling).unwrap_err().contains("symbolic link to nowhere which does not exist"));
+        let dangling =
+            |dir: &Path| std::os::unix::fs::symlink("nowhere", dir.join("a.txt")).expect("link");
+        assert!(
+            check(&["a.txt"], dangling)
+                .unwrap_err()
+                .contains("symbolic link to nowhere which does not exist")
+        );
         let outside = |dir: &Path| {
             std::fs::create_dir(dir.join("sub")).expect("mkdir");
             std::os::unix::fs::symlink("/etc/hostname", dir.join("sub/b")).expect("link");
         };
-        assert!(check(&[], outside).unwrap_err().contains("`sub/b` is a symbolic link to /etc/hostname outside"));
+        assert!(
+            check(&[], outside)
+                .unwrap_err()
+                .contains("`sub/b` is a symbolic link to /etc/hostname outside")
+        );
     }
 }

@@ -21,7 +21,8 @@ impl Reporter {
         let plain = std::env::var_os("CI").is_some()
             || std::env::var_os("PIPELINE_NO_PROGRESS").is_some()
             || !std::io::stderr().is_terminal();
-        let bars = (!plain).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));
+        let bars = (!plain)
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));
         Self { bars, echo_logs }
     }
 
@@ -48,36 +49,57 @@ impl Reporter {
             name: name.to_string(),
             bar,
             echo_logs: self.echo_logs,
-            plain: Mutex::new(PlainState { total: 0, position: 0, unit: String::new(), started: Instant::now(), last_print: None }),
+            plain: Mutex::new(PlainState {
+                total: 0,
+                position: 0,
+                unit: String::new(),
+                started: Instant::now(),
+                last_print: None,
+            }),
         }
     }
 }
 
 fn spinner_style() -> ProgressStyle {
-    ProgressStyle::with_template("{spinner} {prefix:.bold} {elapsed} {wide_msg}").expect("valid template")
+    ProgressStyle::with_template("{spinner} {prefix:.bold} {elapsed} {wide_msg}")
+        .expect("valid template")
 }
 
 fn bar_style(unit: &str) -> ProgressStyle {
     if unit == "bytes" {
         let template = "  {prefix:.bold} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {wide_msg}";
-        return ProgressStyle::with_template(template).expect("valid template").progress_chars("=> ");
+        return ProgressStyle::with_template(template)
+            .expect("valid template")
+            .progress_chars("=> ");
     }
-    let template = format!("  {{prefix:.bold}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} {{rate}} ETA {{eta}} {{wide_msg}}");
+    let template = format!(
+        "  {{prefix:.bold}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} {{rate}} ETA {{eta}} {{wide_msg}}"
+    );
     ProgressStyle::with_template(&template)
         .expect("valid template")
-        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{}", rate_text(state.pos(), state.per_sec()));
-        })
-        .with_key("eta", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let remaining = state.len().unwrap_or(0).saturating_sub(state.pos());
-            let _ = write!(w, "{}", eta_text(state.pos(), remaining, state.per_sec()));
-        })
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}", rate_text(state.pos(), state.per_sec()));
+            },
+        )
+        .with_key(
+            "eta",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let remaining = state.len().unwrap_or(0).saturating_sub(state.pos());
+                let _ = write!(w, "{}", eta_text(state.pos(), remaining, state.per_sec()));
+            },
+        )
         .progress_chars("=> ")
 }
 
 /// Items per second, or `?` before the first item (no rate is known yet).
 fn rate_text(position: u64, per_sec: f64) -> String {
-    if position == 0 || !per_sec.is_finite() { "?/s".to_string() } else { format!("{per_sec:.1}/s") }
+    if position == 0 || !per_sec.is_finite() {
+        "?/s".to_string()
+    } else {
+        format!("{per_sec:.1}/s")
+    }
 }
 
 /// Time left at the current rate, or `?` while no rate is known (before the first item).
@@ -123,14 +145,22 @@ impl StageProgress {
     fn plain_update(&self, update: impl FnOnce(&mut PlainState)) {
         let mut state = self.plain.lock().expect("progress lock");
         update(&mut state);
-        let due = state.last_print.is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+        let due = state
+            .last_print
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
         if self.bar.is_none() && state.total > 0 && (due || state.position >= state.total) {
             state.last_print = Some(Instant::now());
             let elapsed = state.started.elapsed().as_secs_f64().max(1e-9);
             let rate = state.position as f64 / elapsed;
             let remaining = state.total.saturating_sub(state.position);
-            let (rate, eta) = (rate_text(state.position, rate), eta_text(state.position, remaining, rate));
-            eprintln!("  {} {}/{} {} ({rate}, ETA {eta})", self.name, state.position, state.total, state.unit);
+            let (rate, eta) = (
+                rate_text(state.position, rate),
+                eta_text(state.position, remaining, rate),
+            );
+            eprintln!(
+                "  {} {}/{} {} ({rate}, ETA {eta})",
+                self.name, state.position, state.total, state.unit
+            );
         }
     }
 }
@@ -183,11 +213,20 @@ mod tests {
 
     #[test]
     fn no_rate_nor_eta_is_made_up_before_the_first_item() {
-        assert_eq!((rate_text(0, 0.0), eta_text(0, 10, 0.0)), ("?/s".to_string(), "?".to_string()));
+        assert_eq!(
+            (rate_text(0, 0.0), eta_text(0, 10, 0.0)),
+            ("?/s".to_string(), "?".to_string())
+        );
         assert_eq!(eta_text(0, 10, f64::NAN), "?");
         assert_eq!(eta_text(5, 10, f64::INFINITY), "?");
-        assert_eq!((rate_text(5, 2.5), eta_text(5, 5, 2.5)), ("2.5/s".to_string(), "2s".to_string()));
-        assert_eq!((eta_text(1, 3725, 1.0), eta_text(1, 185, 1.0)), ("1h02m".to_string(), "3m05s".to_string()));
+        assert_eq!(
+            (rate_text(5, 2.5), eta_text(5, 5, 2.5)),
+            ("2.5/s".to_string(), "2s".to_string())
+        );
+        assert_eq!(
+            (eta_text(1, 3725, 1.0), eta_text(1, 185, 1.0)),
+            ("1h02m".to_string(), "3m05s".to_string())
+        );
         assert_eq!(eta_text(10, 0, 0.0), "0s");
     }
 }

@@ -1,7 +1,7 @@
 //! CPUs and GPUs of this machine, leased to running stages so that none is over-committed.
 
-use crate::run::job::Grant;
 use crate::plan::Resources;
+use crate::run::job::Grant;
 
 /// What is free right now.
 #[derive(Debug, Clone)]
@@ -15,7 +15,12 @@ pub struct Pool {
 impl Pool {
     pub fn new(cpus: usize, gpus: Vec<u32>) -> Self {
         let cpus = cpus.max(1);
-        Self { total_cpus: cpus, free_cpus: cpus, total_gpus: gpus.len(), free_gpus: gpus }
+        Self {
+            total_cpus: cpus,
+            free_cpus: cpus,
+            total_gpus: gpus.len(),
+            free_gpus: gpus,
+        }
     }
 
     pub fn total_gpus(&self) -> usize {
@@ -53,12 +58,18 @@ pub fn detect_gpus(flag: Option<&str>) -> Vec<u32> {
         .or_else(|| std::env::var("PIPELINE_GPUS").ok())
         .or_else(|| std::env::var("CUDA_VISIBLE_DEVICES").ok());
     if let Some(list) = listed {
-        return list.split(',').filter_map(|id| id.trim().parse().ok()).collect();
+        return list
+            .split(',')
+            .filter_map(|id| id.trim().parse().ok())
+            .collect();
     }
     let output = std::process::Command::new("nvidia-smi").arg("-L").output();
     match output {
         Ok(output) if output.status.success() => {
-            let count = String::from_utf8_lossy(&output.stdout).lines().filter(|l| l.starts_with("GPU ")).count();
+            let count = String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .filter(|l| l.starts_with("GPU "))
+                .count();
             (0..count as u32).collect()
         }
         _ => Vec::new(),
@@ -80,6 +91,12 @@ mod tests {
         pool.give_back(a);
         assert_eq!(pool.try_take(&gpu_stage).unwrap().gpus, vec![0]);
         let mut small = Pool::new(2, vec![]);
-        assert_eq!(small.try_take(&Resources { cpus: 16, gpus: 0 }).unwrap().cpus, 2);
+        assert_eq!(
+            small
+                .try_take(&Resources { cpus: 16, gpus: 0 })
+                .unwrap()
+                .cpus,
+            2
+        );
     }
 }

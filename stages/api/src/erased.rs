@@ -110,7 +110,12 @@ impl<S: Stage> DynStage for Erased<S> {
             let path = error.path().to_string();
             let path = if path == "." { String::new() } else { path };
             let message = error.into_inner().to_string();
-            let first_line = message.lines().next().unwrap_or_default().trim().to_string();
+            let first_line = message
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
             ParamError::new(path, first_line)
         })?;
         S::validate(&params)?;

@@ -43,7 +43,10 @@ pub trait Stage: Send + Sync + 'static {
     /// input name with the number of paths bound to it (an input naming every instance of a
     /// matrix stage binds several). The error names the offending parameter (`inputs` for the
     /// input table itself).
-    fn check_inputs(_params: &Self::Params, _inputs: &BTreeMap<String, usize>) -> Result<(), ParamError> {
+    fn check_inputs(
+        _params: &Self::Params,
+        _inputs: &BTreeMap<String, usize>,
+    ) -> Result<(), ParamError> {
         Ok(())
     }
 

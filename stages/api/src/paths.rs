@@ -39,8 +39,14 @@ mod tests {
         assert!(check_relative("a/b.txt").is_ok());
         assert!(check_relative("dir/").is_ok());
         assert_eq!(check_relative(""), Err(RelPathError::Empty));
-        assert!(matches!(check_relative("/etc/passwd"), Err(RelPathError::Absolute(_))));
-        assert!(matches!(check_relative("a/../../x"), Err(RelPathError::ParentDir(_))));
+        assert!(matches!(
+            check_relative("/etc/passwd"),
+            Err(RelPathError::Absolute(_))
+        ));
+        assert!(matches!(
+            check_relative("a/../../x"),
+            Err(RelPathError::ParentDir(_))
+        ));
     }
 }
 

@@ -26,21 +26,34 @@ impl Stage for Copy {
 
     fn validate(params: &CopyParams) -> Result<(), ParamError> {
         if params.layout.is_empty() {
-            return Err(ParamError::new("layout", "map at least one output path to an input name"));
+            return Err(ParamError::new(
+                "layout",
+                "map at least one output path to an input name",
+            ));
         }
         for dest in params.layout.keys() {
-            check_relative(dest).map_err(|e| ParamError::new(format!("layout.{dest}"), e.to_string()))?;
+            check_relative(dest)
+                .map_err(|e| ParamError::new(format!("layout.{dest}"), e.to_string()))?;
         }
         Ok(())
     }
 
-    fn check_inputs(params: &CopyParams, inputs: &BTreeMap<String, usize>) -> Result<(), ParamError> {
+    fn check_inputs(
+        params: &CopyParams,
+        inputs: &BTreeMap<String, usize>,
+    ) -> Result<(), ParamError> {
         for (dest, input) in &params.layout {
             if !inputs.contains_key(input) {
                 let declared: Vec<String> = inputs.keys().cloned().collect();
-                return Err(ParamError::new("layout", format!("`{dest}` = `{input}`: `{input}` names no input of this stage"))
-                    .with_hint(format!("layout maps output paths to input names; this stage's inputs: {}", list(&declared)))
-                    .with_choices(input.clone(), declared));
+                return Err(ParamError::new(
+                    "layout",
+                    format!("`{dest}` = `{input}`: `{input}` names no input of this stage"),
+                )
+                .with_hint(format!(
+                    "layout maps output paths to input names; this stage's inputs: {}",
+                    list(&declared)
+                ))
+                .with_choices(input.clone(), declared));
             }
         }
         Ok(())
@@ -100,12 +113,18 @@ impl Stage for Publish {
         vec![params.file_name()]
     }
 
-    fn check_inputs(_params: &PublishParams, inputs: &BTreeMap<String, usize>) -> Result<(), ParamError> {
+    fn check_inputs(
+        _params: &PublishParams,
+        inputs: &BTreeMap<String, usize>,
+    ) -> Result<(), ParamError> {
         let paths: usize = inputs.values().sum();
         if paths == 1 {
             return Ok(());
         }
-        let bound: Vec<String> = inputs.iter().map(|(name, n)| format!("{name} ({n} path{})", if *n == 1 { "" } else { "s" })).collect();
+        let bound: Vec<String> = inputs
+            .iter()
+            .map(|(name, n)| format!("{name} ({n} path{})", if *n == 1 { "" } else { "s" }))
+            .collect();
         Err(ParamError::new("inputs", format!("`publish` takes exactly one input path; this stage binds {paths}: {}", list(&bound)))
             .with_hint("give it one file or folder, e.g. inputs = { file = \"@predict/submission.csv\" }; \
                 publish each of several outputs with its own stage, or gather them with `copy` first"))
@@ -128,10 +147,18 @@ impl Stage for Publish {
 
 /// `a, b`, or `none`.
 fn list(items: &[String]) -> String {
-    if items.is_empty() { "none".to_string() } else { items.join(", ") }
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
 }
 
 fn copy_into(source: &Path, target: &Path) -> Result<(), StageError> {
-    copy_path(source, target)
-        .map_err(|e| StageError::io(format!("copying `{}` to `{}`", source.display(), target.display()), e))
+    copy_path(source, target).map_err(|e| {
+        StageError::io(
+            format!("copying `{}` to `{}`", source.display(), target.display()),
+            e,
+        )
+    })
 }

@@ -48,15 +48,22 @@ impl Stage for Exec {
 
     fn validate(params: &ExecParams) -> Result<(), ParamError> {
         if params.cmd.is_empty() || params.cmd[0].is_empty() {
-            return Err(ParamError::new("cmd", "give the program to run, e.g. [\"python3\", \"train.py\"]"));
+            return Err(ParamError::new(
+                "cmd",
+                "give the program to run, e.g. [\"python3\", \"train.py\"]",
+            ));
         }
         for (index, output) in params.outputs.iter().enumerate() {
-            check_relative(output).map_err(|e| ParamError::new(format!("outputs[{index}]"), e.to_string()))?;
+            check_relative(output)
+                .map_err(|e| ParamError::new(format!("outputs[{index}]"), e.to_string()))?;
         }
         placeholders::check_known(&params.cmd)
     }
 
-    fn check_inputs(params: &ExecParams, inputs: &BTreeMap<String, usize>) -> Result<(), ParamError> {
+    fn check_inputs(
+        params: &ExecParams,
+        inputs: &BTreeMap<String, usize>,
+    ) -> Result<(), ParamError> {
         placeholders::check_inputs(&params.cmd, inputs)
     }
 
@@ -92,7 +99,9 @@ impl Stage for Exec {
             ))
         })?;
         let tail = pump_output(&mut child, ctx)?;
-        let status = child.wait().map_err(|e| StageError::io("waiting for the program", e))?;
+        let status = child
+            .wait()
+            .map_err(|e| StageError::io("waiting for the program", e))?;
         if status.success() {
             check_file_outputs(&params.outputs, ctx.out_dir)
         } else {
@@ -107,7 +116,9 @@ impl Stage for Exec {
 
 /// An output declared without a trailing `/` is a file (the engine checks that `x/` is a folder).
 fn check_file_outputs(outputs: &[String], out_dir: &std::path::Path) -> Result<(), StageError> {
-    let folder = outputs.iter().find(|output| !output.ends_with('/') && out_dir.join(output).is_dir());
+    let folder = outputs
+        .iter()
+        .find(|output| !output.ends_with('/') && out_dir.join(output).is_dir());
     match folder {
         None => Ok(()),
         Some(output) => Err(StageError::failed(format!(
@@ -121,7 +132,13 @@ fn check_file_outputs(outputs: &[String], out_dir: &std::path::Path) -> Result<(
 pub fn input_env_name(name: &str) -> String {
     let suffix: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("PIPELINE_INPUT_{suffix}")
 }
@@ -140,7 +157,10 @@ fn join_ids(ids: &[u32]) -> String {
 fn expand_args(cmd: &[String], ctx: &StageContext<'_>) -> Result<Vec<String>, StageError> {
     let mut args = Vec::with_capacity(cmd.len());
     for arg in cmd {
-        if let Some(name) = arg.strip_prefix("${inputs.").and_then(|r| r.strip_suffix('}')) {
+        if let Some(name) = arg
+            .strip_prefix("${inputs.")
+            .and_then(|r| r.strip_suffix('}'))
+        {
             if !name.contains('}') {
                 let paths = ctx.input_list(name)?;
                 args.extend(paths.iter().map(|p| p.display().to_string()));
@@ -157,14 +177,19 @@ fn expand_embedded(arg: &str, ctx: &StageContext<'_>) -> Result<String, StageErr
     let mut rest = arg;
     while let Some(start) = rest.find("${") {
         result.push_str(&rest[..start]);
-        let end = rest[start..].find('}').ok_or_else(|| {
-            StageError::failed(format!("unclosed `${{` in argument `{arg}`"))
-        })? + start;
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| StageError::failed(format!("unclosed `${{` in argument `{arg}`")))?
+            + start;
         let name = &rest[start + 2..end];
         if name == "out" {
             result.push_str(&ctx.out_dir.display().to_string());
         } else if let Some(input) = name.strip_prefix("inputs.") {
-            let paths: Vec<String> = ctx.input_list(input)?.iter().map(|p| p.display().to_string()).collect();
+            let paths: Vec<String> = ctx
+                .input_list(input)?
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
             result.push_str(&paths.join(" "));
         } else {
             return Err(StageError::failed(format!(
@@ -272,6 +297,9 @@ mod tests {
     fn progress_lines_parse() {
         assert_eq!(parse_progress("::progress 3/10"), Some((3, 10)));
         assert_eq!(parse_progress("progress 3/10"), None);
-        assert_eq!(input_env_name("train-data.v2"), "PIPELINE_INPUT_TRAIN_DATA_V2");
+        assert_eq!(
+            input_env_name("train-data.v2"),
+            "PIPELINE_INPUT_TRAIN_DATA_V2"
+        );
     }
 }

@@ -9,5 +9,9 @@ pub use exec::{Exec, ExecParams, input_env_name};
 
 /// Every stage kind of this crate, for the engine's registry.
 pub fn stages() -> Vec<Box<dyn pipeline_api::DynStage>> {
-    vec![pipeline_api::erase(Exec), pipeline_api::erase(Copy), pipeline_api::erase(Publish)]
+    vec![
+        pipeline_api::erase(Exec),
+        pipeline_api::erase(Copy),
+        pipeline_api::erase(Publish),
+    ]
 }

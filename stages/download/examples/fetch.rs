@@ -63,5 +63,6 @@ fn prepare(url: &str, extra: &[String]) -> Result<Box<dyn PreparedStage>, String
     }
     let params: toml::Value = toml::from_str(&table).map_err(|e| format!("bad parameters: {e}"))?;
     let kind = pipeline_stages_download::stages().remove(0);
-    kind.prepare(params).map_err(|e| format!("parameter `{}`: {}", e.path, e.message))
+    kind.prepare(params)
+        .map_err(|e| format!("parameter `{}`: {}", e.path, e.message))
 }

@@ -32,7 +32,10 @@ impl Checksum {
     /// Parses `sha256:<64 hex digits>` or `blake3:<64 hex digits>` (either case).
     pub fn parse(text: &str) -> Result<Checksum, String> {
         let usage = "write `sha256:<64 hex digits>` (what sha256sum prints) or `blake3:<64 hex digits>` (what b3sum prints)";
-        let (name, hex) = text.trim().split_once(':').ok_or_else(|| format!("`{text}` names no algorithm: {usage}"))?;
+        let (name, hex) = text
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| format!("`{text}` names no algorithm: {usage}"))?;
         let algorithm = match name.to_ascii_lowercase().as_str() {
             "sha256" | "sha-256" => Algorithm::Sha256,
             "blake3" => Algorithm::Blake3,
@@ -41,7 +44,10 @@ impl Checksum {
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!("`{hex}` is not 64 hex digits: {usage}"));
         }
-        Ok(Checksum { algorithm, hex: hex.to_ascii_lowercase() })
+        Ok(Checksum {
+            algorithm,
+            hex: hex.to_ascii_lowercase(),
+        })
     }
 }
 
@@ -83,10 +89,19 @@ impl Hasher {
     /// The digest of everything so far (the hasher can go on).
     pub fn checksum(&self) -> Checksum {
         let hex = match &self.state {
-            State::Sha256(hasher) => hasher.as_ref().clone().finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            State::Sha256(hasher) => hasher
+                .as_ref()
+                .clone()
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
             State::Blake3(hasher) => hasher.finalize().to_hex().to_string(),
         };
-        Checksum { algorithm: self.algorithm, hex }
+        Checksum {
+            algorithm: self.algorithm,
+            hex,
+        }
     }
 
     /// Starts over, as if nothing had been hashed.
@@ -105,10 +120,27 @@ mod tests {
         let parsed = Checksum::parse(&sha).unwrap();
         assert_eq!(parsed.algorithm, Algorithm::Sha256);
         assert_eq!(parsed.to_string(), format!("sha256:{}", "ab".repeat(32)));
-        assert_eq!(Checksum::parse(&format!("blake3:{}", "0".repeat(64))).unwrap().algorithm, Algorithm::Blake3);
-        assert!(Checksum::parse("abc").unwrap_err().contains("names no algorithm"));
-        assert!(Checksum::parse(&format!("md5:{}", "0".repeat(32))).unwrap_err().contains("`md5` is not a supported"));
-        assert!(Checksum::parse("sha256:1234").unwrap_err().contains("not 64 hex digits"));
+        assert_eq!(
+            Checksum::parse(&format!("blake3:{}", "0".repeat(64)))
+                .unwrap()
+                .algorithm,
+            Algorithm::Blake3
+        );
+        assert!(
+            Checksum::parse("abc")
+                .unwrap_err()
+                .contains("names no algorithm")
+        );
+        assert!(
+            Checksum::parse(&format!("md5:{}", "0".repeat(32)))
+                .unwrap_err()
+                .contains("`md5` is not a supported")
+        );
+        assert!(
+            Checksum::parse("sha256:1234")
+                .unwrap_err()
+                .contains("not 64 hex digits")
+        );
         assert!(Checksum::parse(&format!("sha256:{}", "g".repeat(64))).is_err());
     }
 
@@ -118,10 +150,16 @@ mod tests {
         sha.update(b"a");
         sha.update(b"bc");
         // FIPS 180-2 test vector for "abc".
-        assert_eq!(sha.checksum().hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha.checksum().hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         let mut b3 = Hasher::new(Algorithm::Blake3);
         b3.update(b"abc");
-        assert_eq!(b3.checksum().to_string(), format!("blake3:{}", blake3::hash(b"abc").to_hex()));
+        assert_eq!(
+            b3.checksum().to_string(),
+            format!("blake3:{}", blake3::hash(b"abc").to_hex())
+        );
         b3.reset();
         assert_eq!(b3.checksum().hex, blake3::hash(b"").to_hex().to_string());
     }

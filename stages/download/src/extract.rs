@@ -10,8 +10,16 @@ use pipeline_api::{StageContext, StageError};
 use zip::ZipArchive;
 
 /// Unpacks `archive` (downloaded from `url`) into the folder `into`, which it creates.
-pub fn unzip(archive: &Path, url: &str, into: &Path, ctx: &mut StageContext<'_>) -> Result<usize, StageError> {
-    let shown = archive.file_name().map_or_else(|| archive.display().to_string(), |n| n.to_string_lossy().into_owned());
+pub fn unzip(
+    archive: &Path,
+    url: &str,
+    into: &Path,
+    ctx: &mut StageContext<'_>,
+) -> Result<usize, StageError> {
+    let shown = archive.file_name().map_or_else(
+        || archive.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let damaged = |what: String| {
         StageError::failed(format!(
             "`{shown}` from `{url}` is not a complete zip archive ({what}): the download may be \
@@ -19,17 +27,22 @@ pub fn unzip(archive: &Path, url: &str, into: &Path, ctx: &mut StageContext<'_>)
              `checksum` to catch this before unpacking, and run again (the next run fetches afresh)"
         ))
     };
-    let file = File::open(archive).map_err(|e| StageError::io(format!("opening `{}`", archive.display()), e))?;
+    let file = File::open(archive)
+        .map_err(|e| StageError::io(format!("opening `{}`", archive.display()), e))?;
     let mut zip = ZipArchive::new(BufReader::new(file)).map_err(|e| damaged(e.to_string()))?;
     let entries = plan(&mut zip, &shown, url).map_err(|e| match e {
         PlanError::Unsafe(error) => error,
         PlanError::Damaged(what) => damaged(what),
     })?;
     let total = entries.iter().map(|e| e.size).sum();
-    ctx.log_line(&format!("unpacking {} entries ({total} bytes) of `{shown}`", entries.len()));
+    ctx.log_line(&format!(
+        "unpacking {} entries ({total} bytes) of `{shown}`",
+        entries.len()
+    ));
     ctx.progress.start(total, "bytes");
     ctx.progress.set_position(0);
-    std::fs::create_dir_all(into).map_err(|e| StageError::io(format!("creating `{}`", into.display()), e))?;
+    std::fs::create_dir_all(into)
+        .map_err(|e| StageError::io(format!("creating `{}`", into.display()), e))?;
     for entry in &entries {
         ctx.cancel.check()?;
         write_entry(&mut zip, entry, into, ctx).map_err(|e| match e {
@@ -55,10 +68,16 @@ enum PlanError {
 }
 
 /// Checks every entry's name and type before anything is written.
-fn plan<R: Read + std::io::Seek>(zip: &mut ZipArchive<R>, shown: &str, url: &str) -> Result<Vec<Entry>, PlanError> {
+fn plan<R: Read + std::io::Seek>(
+    zip: &mut ZipArchive<R>,
+    shown: &str,
+    url: &str,
+) -> Result<Vec<Entry>, PlanError> {
     let mut entries = Vec::with_capacity(zip.len());
     for index in 0..zip.len() {
-        let entry = zip.by_index(index).map_err(|e| PlanError::Damaged(e.to_string()))?;
+        let entry = zip
+            .by_index(index)
+            .map_err(|e| PlanError::Damaged(e.to_string()))?;
         let name = entry.name().to_string();
         let refuse = |why: String| {
             PlanError::Unsafe(StageError::failed(format!(
@@ -71,7 +90,13 @@ fn plan<R: Read + std::io::Seek>(zip: &mut ZipArchive<R>, shown: &str, url: &str
             return Err(refuse("is a symbolic link".to_string()));
         }
         let target = safe_path(&name).map_err(refuse)?;
-        entries.push(Entry { index, is_dir: entry.is_dir(), size: entry.size(), target, name });
+        entries.push(Entry {
+            index,
+            is_dir: entry.is_dir(),
+            size: entry.size(),
+            target,
+            name,
+        });
     }
     Ok(entries)
 }
@@ -120,12 +145,20 @@ fn write_entry<R: Read + std::io::Seek>(
     if let Some(parent) = target.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
-    let mut reader = zip.by_index(entry.index).map_err(|e| WriteError::Damaged(e.to_string()))?;
+    let mut reader = zip
+        .by_index(entry.index)
+        .map_err(|e| WriteError::Damaged(e.to_string()))?;
     // A name seen twice would silently replace the first file: refuse instead.
-    let mut out = OpenOptions::new().write(true).create_new(true).open(&target).map_err(|e| match e.kind() {
-        ErrorKind::AlreadyExists => WriteError::Damaged("the archive holds this name twice".to_string()),
-        _ => io(e),
-    })?;
+    let mut out = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&target)
+        .map_err(|e| match e.kind() {
+            ErrorKind::AlreadyExists => {
+                WriteError::Damaged("the archive holds this name twice".to_string())
+            }
+            _ => io(e),
+        })?;
     let mut buffer = vec![0u8; 256 << 10];
     loop {
         ctx.cancel.check().map_err(WriteError::Stage)?;
@@ -147,9 +180,15 @@ mod tests {
 
     #[test]
     fn safe_paths() {
-        assert_eq!(safe_path("images/v7w_1.jpg").unwrap(), PathBuf::from("images/v7w_1.jpg"));
+        assert_eq!(
+            safe_path("images/v7w_1.jpg").unwrap(),
+            PathBuf::from("images/v7w_1.jpg")
+        );
         assert_eq!(safe_path("./a//b/").unwrap(), PathBuf::from("a/b"));
-        assert_eq!(safe_path("win\\dir\\f.txt").unwrap(), PathBuf::from("win/dir/f.txt"));
+        assert_eq!(
+            safe_path("win\\dir\\f.txt").unwrap(),
+            PathBuf::from("win/dir/f.txt")
+        );
         assert!(safe_path("../x").unwrap_err().contains(".."));
         assert!(safe_path("a/../../x").unwrap_err().contains(".."));
         assert!(safe_path("a/..\\x").unwrap_err().contains(".."));

@@ -38,11 +38,19 @@ impl Client {
             .user_agent(concat!("pipeline-download/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        Client { agent, url: url.to_string(), timeout }
+        Client {
+            agent,
+            url: url.to_string(),
+            timeout,
+        }
     }
 
     /// Fetches what `partial` lacks and appends it.
-    pub fn attempt(&self, partial: &mut Partial, ctx: &mut StageContext<'_>) -> Result<(), AttemptError> {
+    pub fn attempt(
+        &self,
+        partial: &mut Partial,
+        ctx: &mut StageContext<'_>,
+    ) -> Result<(), AttemptError> {
         let mut request = self.agent.get(&self.url);
         let offset = partial.len();
         if offset > 0 {
@@ -54,11 +62,18 @@ impl Client {
         let response = request.call().map_err(|e| self.classify(e))?;
         match self.start(&response, partial, ctx)? {
             Start::Done => Ok(()),
-            Start::Body(total) => pump(&mut response.into_body().into_reader(), partial, total, ctx),
+            Start::Body(total) => {
+                pump(&mut response.into_body().into_reader(), partial, total, ctx)
+            }
         }
     }
 
-    fn start<B>(&self, response: &Response<B>, partial: &mut Partial, ctx: &mut StageContext<'_>) -> Result<Start, AttemptError> {
+    fn start<B>(
+        &self,
+        response: &Response<B>,
+        partial: &mut Partial,
+        ctx: &mut StageContext<'_>,
+    ) -> Result<Start, AttemptError> {
         let offset = partial.len();
         let headers = response.headers();
         let disk = |partial: &Partial, e| AttemptError::disk(partial, e);
@@ -68,8 +83,12 @@ impl Client {
                     ctx.log_line("the server sent the whole file rather than the rest (it ignores Range, or the file changed): starting over");
                     partial.restart().map_err(|e| disk(partial, e))?;
                 }
-                partial.set_validator(validator(headers).as_deref()).map_err(|e| disk(partial, e))?;
-                Ok(Start::Body(header(headers, "content-length").and_then(|v| v.parse().ok())))
+                partial
+                    .set_validator(validator(headers).as_deref())
+                    .map_err(|e| disk(partial, e))?;
+                Ok(Start::Body(
+                    header(headers, "content-length").and_then(|v| v.parse().ok()),
+                ))
             }
             206 => {
                 let range = header(headers, "content-range").and_then(ContentRange::parse);
@@ -80,32 +99,49 @@ impl Client {
                     }
                     _ => {
                         partial.restart().map_err(|e| disk(partial, e))?;
-                        Err(AttemptError::Retry(format!("the server answered a Range request for byte {offset} with another range; starting over")))
+                        Err(AttemptError::Retry(format!(
+                            "the server answered a Range request for byte {offset} with another range; starting over"
+                        )))
                     }
                 }
             }
             416 => {
-                let total = header(headers, "content-range").and_then(ContentRange::parse).and_then(|r| r.total);
+                let total = header(headers, "content-range")
+                    .and_then(ContentRange::parse)
+                    .and_then(|r| r.total);
                 if total == Some(offset) {
                     return Ok(Start::Done);
                 }
                 partial.restart().map_err(|e| disk(partial, e))?;
-                Err(AttemptError::Retry(format!("the server cannot resume at byte {offset}; starting over")))
+                Err(AttemptError::Retry(format!(
+                    "the server cannot resume at byte {offset}; starting over"
+                )))
             }
             status => Err(self.status_error(status)),
         }
     }
 
     fn status_error(&self, status: u16) -> AttemptError {
-        let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+        let reason = StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
         let url = &self.url;
         let advice = match status {
-            408 | 425 | 429 | 500..=599 => return AttemptError::Retry(format!("the server answered HTTP {status} {reason}")),
-            404 | 410 => "the file is not at this URL: check it for typos, or find where the file moved (a mirror) and update `url`",
-            401 | 403 => "the server refuses access: the URL may need a login or a fresh token, or may have expired",
+            408 | 425 | 429 | 500..=599 => {
+                return AttemptError::Retry(format!("the server answered HTTP {status} {reason}"));
+            }
+            404 | 410 => {
+                "the file is not at this URL: check it for typos, or find where the file moved (a mirror) and update `url`"
+            }
+            401 | 403 => {
+                "the server refuses access: the URL may need a login or a fresh token, or may have expired"
+            }
             _ => "check the URL in a browser, fix `url`, and run again",
         };
-        AttemptError::Fatal(StageError::failed(format!("downloading `{url}`: the server answered HTTP {status} {reason}; {advice}")))
+        AttemptError::Fatal(StageError::failed(format!(
+            "downloading `{url}`: the server answered HTTP {status} {reason}; {advice}"
+        )))
     }
 
     fn classify(&self, error: ureq::Error) -> AttemptError {
@@ -133,13 +169,17 @@ impl Client {
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// What identifies this version of the file for `If-Range`: a strong ETag, else Last-Modified.
 fn validator(headers: &HeaderMap) -> Option<String> {
     let etag = header(headers, "etag").filter(|tag| !tag.starts_with("W/"));
-    etag.or_else(|| header(headers, "last-modified")).map(str::to_string)
+    etag.or_else(|| header(headers, "last-modified"))
+        .map(str::to_string)
 }
 
 /// `Content-Range: bytes START-END/TOTAL` or `bytes */TOTAL`; TOTAL may be `*`.
@@ -153,7 +193,11 @@ impl ContentRange {
     fn parse(value: &str) -> Option<ContentRange> {
         let rest = value.strip_prefix("bytes")?.trim_start();
         let (range, total) = rest.split_once('/')?;
-        let total = if total.trim() == "*" { None } else { Some(total.trim().parse().ok()?) };
+        let total = if total.trim() == "*" {
+            None
+        } else {
+            Some(total.trim().parse().ok()?)
+        };
         let start = if range.trim() == "*" {
             None
         } else {
@@ -169,9 +213,27 @@ mod tests {
 
     #[test]
     fn parses_content_range() {
-        assert_eq!(ContentRange::parse("bytes 100-199/200"), Some(ContentRange { start: Some(100), total: Some(200) }));
-        assert_eq!(ContentRange::parse("bytes 5-9/*"), Some(ContentRange { start: Some(5), total: None }));
-        assert_eq!(ContentRange::parse("bytes */42"), Some(ContentRange { start: None, total: Some(42) }));
+        assert_eq!(
+            ContentRange::parse("bytes 100-199/200"),
+            Some(ContentRange {
+                start: Some(100),
+                total: Some(200)
+            })
+        );
+        assert_eq!(
+            ContentRange::parse("bytes 5-9/*"),
+            Some(ContentRange {
+                start: Some(5),
+                total: None
+            })
+        );
+        assert_eq!(
+            ContentRange::parse("bytes */42"),
+            Some(ContentRange {
+                start: None,
+                total: Some(42)
+            })
+        );
         assert_eq!(ContentRange::parse("items 1-2/3"), None);
         assert_eq!(ContentRange::parse("bytes x-2/3"), None);
     }
@@ -179,9 +241,15 @@ mod tests {
     #[test]
     fn prefers_a_strong_etag() {
         let mut headers = HeaderMap::new();
-        headers.insert("last-modified", "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        headers.insert(
+            "last-modified",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
         headers.insert("etag", "W/\"weak\"".parse().unwrap());
-        assert_eq!(validator(&headers).as_deref(), Some("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(
+            validator(&headers).as_deref(),
+            Some("Wed, 21 Oct 2015 07:28:00 GMT")
+        );
         headers.insert("etag", "\"strong\"".parse().unwrap());
         assert_eq!(validator(&headers).as_deref(), Some("\"strong\""));
     }

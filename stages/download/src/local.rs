@@ -11,7 +11,11 @@ use crate::partial::Partial;
 use crate::transfer::{AttemptError, pump};
 
 /// Copies what `partial` lacks of the file at `path`.
-pub fn attempt(path: &Path, partial: &mut Partial, ctx: &mut StageContext<'_>) -> Result<(), AttemptError> {
+pub fn attempt(
+    path: &Path,
+    partial: &mut Partial,
+    ctx: &mut StageContext<'_>,
+) -> Result<(), AttemptError> {
     let shown = path.display();
     let mut file = File::open(path).map_err(|e| match e.kind() {
         ErrorKind::NotFound => AttemptError::Fatal(StageError::failed(format!(
@@ -22,7 +26,9 @@ pub fn attempt(path: &Path, partial: &mut Partial, ctx: &mut StageContext<'_>) -
         ))),
         _ => AttemptError::Retry(format!("cannot open `{shown}`: {e}")),
     })?;
-    let meta = file.metadata().map_err(|e| AttemptError::Retry(format!("cannot read `{shown}`: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| AttemptError::Retry(format!("cannot read `{shown}`: {e}")))?;
     if meta.is_dir() {
         return Err(AttemptError::Fatal(StageError::failed(format!(
             "`{shown}` (from a file:// URL) is a folder: name a file; to use a folder, bind it as an input of the stage that reads it"
@@ -30,8 +36,12 @@ pub fn attempt(path: &Path, partial: &mut Partial, ctx: &mut StageContext<'_>) -
     }
     let total = meta.len();
     if partial.len() > total {
-        ctx.log_line(&format!("`{shown}` is shorter than what was already copied (it changed): starting over"));
-        partial.restart().map_err(|e| AttemptError::disk(partial, e))?;
+        ctx.log_line(&format!(
+            "`{shown}` is shorter than what was already copied (it changed): starting over"
+        ));
+        partial
+            .restart()
+            .map_err(|e| AttemptError::disk(partial, e))?;
     }
     if partial.len() > 0 {
         ctx.log_line(&format!("resuming `{shown}` at byte {}", partial.len()));

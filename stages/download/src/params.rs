@@ -95,7 +95,10 @@ impl DownloadParams {
         let field = if self.file.is_some() { "file" } else { "url" };
         check_file_name(&name).map_err(|e| ParamError::new(field, e))?;
         if self.extract && folder_of(&name).is_empty() {
-            return Err(ParamError::new(field, format!("`{name}` leaves no folder name once `.zip` is removed: set `file`")));
+            return Err(ParamError::new(
+                field,
+                format!("`{name}` leaves no folder name once `.zip` is removed: set `file`"),
+            ));
         }
         if self.timeout_s == 0 {
             return Err(ParamError::new("timeout_s", "give at least 1 second"));
@@ -105,7 +108,9 @@ impl DownloadParams {
 
     /// The checksum to verify, if any (parsed; [`DownloadParams::check`] has refused bad ones).
     pub fn expected(&self) -> Option<Checksum> {
-        self.checksum.as_deref().and_then(|c| Checksum::parse(c).ok())
+        self.checksum
+            .as_deref()
+            .and_then(|c| Checksum::parse(c).ok())
     }
 
     /// The downloaded file's name: `file`, or the last segment of the URL's path.
@@ -113,7 +118,10 @@ impl DownloadParams {
         match &self.file {
             Some(name) => Ok(name.clone()),
             None => url::last_segment(&self.url).ok_or_else(|| {
-                format!("`{}` ends without a file name: set `file = \"name\"`", self.url)
+                format!(
+                    "`{}` ends without a file name: set `file = \"name\"`",
+                    self.url
+                )
             }),
         }
     }
@@ -125,7 +133,11 @@ impl DownloadParams {
 
     /// What a successful run leaves in the output: the file, or the folder it was unpacked into.
     pub fn outputs(&self) -> Vec<String> {
-        let name = if self.extract { self.folder_name().map(|f| format!("{f}/")) } else { self.file_name() };
+        let name = if self.extract {
+            self.folder_name().map(|f| format!("{f}/"))
+        } else {
+            self.file_name()
+        };
         name.into_iter().collect()
     }
 }
@@ -141,7 +153,9 @@ fn folder_of(name: &str) -> &str {
 fn check_file_name(name: &str) -> Result<(), String> {
     check_relative(name).map_err(|e| e.to_string())?;
     if name.contains(['/', '\\']) || name == "." || name.starts_with(crate::partial::PARTIAL_DIR) {
-        return Err(format!("`{name}` must be a single file name, without folders"));
+        return Err(format!(
+            "`{name}` must be a single file name, without folders"
+        ));
     }
     Ok(())
 }
@@ -154,7 +168,10 @@ mod tests {
     fn derives_names_and_outputs() {
         let mut params = DownloadParams::new("https://h/r/dataset_v7w_telling.zip?x=1");
         assert_eq!(params.file_name().unwrap(), "dataset_v7w_telling.zip");
-        assert_eq!(params.outputs(), vec!["dataset_v7w_telling.zip".to_string()]);
+        assert_eq!(
+            params.outputs(),
+            vec!["dataset_v7w_telling.zip".to_string()]
+        );
         params.extract = true;
         assert_eq!(params.outputs(), vec!["dataset_v7w_telling/".to_string()]);
         params.file = Some("images.ZIP".into());
@@ -173,17 +190,35 @@ mod tests {
         params.file = Some("../a.bin".into());
         assert_eq!(params.check().unwrap_err().path, "file");
         params.file = Some("sub/a.bin".into());
-        assert!(params.check().unwrap_err().message.contains("single file name"));
+        assert!(
+            params
+                .check()
+                .unwrap_err()
+                .message
+                .contains("single file name")
+        );
         params.file = Some(".zip".into());
         params.extract = true;
-        assert!(params.check().unwrap_err().message.contains("no folder name"));
+        assert!(
+            params
+                .check()
+                .unwrap_err()
+                .message
+                .contains("no folder name")
+        );
         let mut params = DownloadParams::new("https://h/a.bin");
         params.checksum = Some("md5:00".into());
         assert_eq!(params.check().unwrap_err().path, "checksum");
         let mut params = DownloadParams::new("https://h/a.bin");
         params.timeout_s = 0;
         assert_eq!(params.check().unwrap_err().path, "timeout_s");
-        assert_eq!(DownloadParams::new("gopher://h/a").check().unwrap_err().path, "url");
+        assert_eq!(
+            DownloadParams::new("gopher://h/a")
+                .check()
+                .unwrap_err()
+                .path,
+            "url"
+        );
     }
 
     #[test]
@@ -192,12 +227,22 @@ mod tests {
         params.retries = 9;
         params.timeout_s = 99;
         let value = serde_json::to_value(&params).unwrap();
-        assert_eq!(value, serde_json::json!({ "url": "https://h/a.bin", "file": "a.bin", "extract": false }));
+        assert_eq!(
+            value,
+            serde_json::json!({ "url": "https://h/a.bin", "file": "a.bin", "extract": false })
+        );
         params.file = Some("a.bin".into());
-        assert_eq!(serde_json::to_value(&params).unwrap(), value, "the default file name, spelled out");
+        assert_eq!(
+            serde_json::to_value(&params).unwrap(),
+            value,
+            "the default file name, spelled out"
+        );
         params.checksum = Some(format!("SHA256:{}", "AB".repeat(32)));
         let value = serde_json::to_value(&params).unwrap();
-        assert_eq!(value["checksum"], serde_json::json!(format!("sha256:{}", "ab".repeat(32))));
+        assert_eq!(
+            value["checksum"],
+            serde_json::json!(format!("sha256:{}", "ab".repeat(32)))
+        );
     }
 
     #[test]
@@ -206,10 +251,20 @@ mod tests {
         let properties = schema["properties"].as_object().expect("properties");
         for name in ["url", "checksum", "file", "extract", "retries", "timeout_s"] {
             let doc = properties[name]["description"].as_str().unwrap_or_default();
-            assert!(doc.len() > 40, "`{name}` needs a doc comment: {:?}", properties[name]);
+            assert!(
+                doc.len() > 40,
+                "`{name}` needs a doc comment: {:?}",
+                properties[name]
+            );
         }
-        assert_eq!(properties["retries"]["default"], serde_json::json!(default_retries()));
-        assert_eq!(properties["timeout_s"]["default"], serde_json::json!(default_timeout_s()));
+        assert_eq!(
+            properties["retries"]["default"],
+            serde_json::json!(default_retries())
+        );
+        assert_eq!(
+            properties["timeout_s"]["default"],
+            serde_json::json!(default_timeout_s())
+        );
         assert_eq!(schema["required"], serde_json::json!(["url"]));
     }
 }

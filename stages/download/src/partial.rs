@@ -35,7 +35,14 @@ impl Partial {
         let validator_path = dir.join(format!("{name}.validator"));
         let mut hasher = Hasher::new(algorithm);
         let len = hash_prefix(&path, &mut hasher)?;
-        Ok(Partial { dir, path, validator_path, file, len, hasher })
+        Ok(Partial {
+            dir,
+            path,
+            validator_path,
+            file,
+            len,
+            hasher,
+        })
     }
 
     /// Bytes received so far.
@@ -138,11 +145,18 @@ mod tests {
         assert_eq!(partial.validator().as_deref(), Some("\"v1\""));
         partial.append(b"world").unwrap();
         assert_eq!(std::fs::read(partial.path()).unwrap(), b"hello world");
-        assert_eq!(partial.checksum().hex, blake3::hash(b"hello world").to_hex().to_string(), "the reopened prefix is hashed too");
+        assert_eq!(
+            partial.checksum().hex,
+            blake3::hash(b"hello world").to_hex().to_string(),
+            "the reopened prefix is hashed too"
+        );
         partial.restart().unwrap();
         assert_eq!(partial.validator(), None);
         partial.append(b"x").unwrap();
-        assert_eq!(partial.checksum().hex, blake3::hash(b"x").to_hex().to_string());
+        assert_eq!(
+            partial.checksum().hex,
+            blake3::hash(b"x").to_hex().to_string()
+        );
         let (path, dir) = partial.complete().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"x");
         remove_dir(&dir).unwrap();

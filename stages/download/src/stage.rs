@@ -45,22 +45,41 @@ impl Stage for Download {
         let name = params.file_name().map_err(StageError::failed)?;
         clear_all_but_partial(ctx.out_dir)?;
         let algorithm = params.expected().map_or(Algorithm::Blake3, |c| c.algorithm);
-        let mut partial = Partial::open(ctx.out_dir, &name, algorithm)
-            .map_err(|e| StageError::io(format!("opening `{}`", ctx.out_dir.join(PARTIAL_DIR).display()), e))?;
+        let mut partial = Partial::open(ctx.out_dir, &name, algorithm).map_err(|e| {
+            StageError::io(
+                format!("opening `{}`", ctx.out_dir.join(PARTIAL_DIR).display()),
+                e,
+            )
+        })?;
         if partial.len() > 0 {
-            ctx.log_line(&format!("continuing an unfinished download: {} bytes already here", partial.len()));
+            ctx.log_line(&format!(
+                "continuing an unfinished download: {} bytes already here",
+                partial.len()
+            ));
         }
-        let settings = Settings { retries: params.retries, timeout: Duration::from_secs(params.timeout_s) };
+        let settings = Settings {
+            retries: params.retries,
+            timeout: Duration::from_secs(params.timeout_s),
+        };
         transfer::download(&params.url, &source, &mut partial, &settings, ctx)?;
-        ctx.log_line(&format!("downloaded {} bytes from `{}`", partial.len(), params.url));
+        ctx.log_line(&format!(
+            "downloaded {} bytes from `{}`",
+            partial.len(),
+            params.url
+        ));
         if let Err(error) = verify(params, &partial, ctx) {
             discard(partial, ctx);
             return Err(error);
         }
         if params.extract {
-            let folder = ctx.out_dir.join(params.folder_name().map_err(StageError::failed)?);
+            let folder = ctx
+                .out_dir
+                .join(params.folder_name().map_err(StageError::failed)?);
             match unzip(partial.path(), &params.url, &folder, ctx) {
-                Ok(count) => ctx.log_line(&format!("unpacked {count} entries into `{}/`", folder_label(&folder))),
+                Ok(count) => ctx.log_line(&format!(
+                    "unpacked {count} entries into `{}/`",
+                    folder_label(&folder)
+                )),
                 Err(error) => {
                     // A damaged or unsafe archive is fetched afresh next time; after a
                     // cancellation or a disk error, the next run unpacks the same download.
@@ -77,11 +96,17 @@ impl Stage for Download {
 }
 
 /// Checks the expected checksum, or logs the file's BLAKE3 so that the user can pin it.
-fn verify(params: &DownloadParams, partial: &Partial, ctx: &mut StageContext<'_>) -> Result<(), StageError> {
+fn verify(
+    params: &DownloadParams,
+    partial: &Partial,
+    ctx: &mut StageContext<'_>,
+) -> Result<(), StageError> {
     let actual = partial.checksum();
     match params.expected() {
         None => {
-            ctx.log_line(&format!("no checksum given; to pin this file add `checksum = \"{actual}\"`"));
+            ctx.log_line(&format!(
+                "no checksum given; to pin this file add `checksum = \"{actual}\"`"
+            ));
             Ok(())
         }
         Some(expected) if expected == actual => {
@@ -107,11 +132,16 @@ fn discard(partial: Partial, ctx: &mut StageContext<'_>) {
 
 /// Moves the finished file to `target` (or drops it after unpacking) and removes the hidden folder.
 fn finish(partial: Partial, target: Option<&Path>) -> Result<(), StageError> {
-    let (path, dir) = partial.complete().map_err(|e| StageError::io("flushing the download", e))?;
+    let (path, dir) = partial
+        .complete()
+        .map_err(|e| StageError::io("flushing the download", e))?;
     if let Some(target) = target {
-        std::fs::rename(&path, target).map_err(|e| StageError::io(format!("moving the download to `{}`", target.display()), e))?;
+        std::fs::rename(&path, target).map_err(|e| {
+            StageError::io(format!("moving the download to `{}`", target.display()), e)
+        })?;
     }
-    partial::remove_dir(&dir).map_err(|e| StageError::io(format!("removing `{}`", dir.display()), e))
+    partial::remove_dir(&dir)
+        .map_err(|e| StageError::io(format!("removing `{}`", dir.display()), e))
 }
 
 /// Clears what an interrupted run left besides its unfinished download (a half-unpacked folder).
@@ -135,5 +165,7 @@ fn clear_all_but_partial(out_dir: &Path) -> Result<(), StageError> {
 }
 
 fn folder_label(folder: &Path) -> String {
-    folder.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    folder
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }

@@ -25,7 +25,10 @@ pub enum AttemptError {
 impl AttemptError {
     /// A failure to write the download to disk: never retried.
     pub fn disk(partial: &Partial, error: std::io::Error) -> AttemptError {
-        AttemptError::Fatal(StageError::io(format!("writing `{}`", partial.path().display()), error))
+        AttemptError::Fatal(StageError::io(
+            format!("writing `{}`", partial.path().display()),
+            error,
+        ))
     }
 }
 
@@ -67,7 +70,11 @@ pub fn download(
             Err(AttemptError::Fatal(error)) => return Err(error),
             Err(AttemptError::Retry(reason)) => reason,
         };
-        failures = if partial.len() > before { 1 } else { failures + 1 };
+        failures = if partial.len() > before {
+            1
+        } else {
+            failures + 1
+        };
         if failures > settings.retries {
             return Err(exhausted(url, failures, &reason, partial.len(), settings));
         }
@@ -91,12 +98,20 @@ fn sleep(wait: Duration, ctx: &StageContext<'_>) -> Result<(), StageError> {
     let until = Instant::now() + wait;
     while Instant::now() < until {
         ctx.cancel.check()?;
-        std::thread::sleep(Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())));
+        std::thread::sleep(
+            Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())),
+        );
     }
     ctx.cancel.check()
 }
 
-fn exhausted(url: &str, failures: u32, reason: &str, received: u64, settings: &Settings) -> StageError {
+fn exhausted(
+    url: &str,
+    failures: u32,
+    reason: &str,
+    received: u64,
+    settings: &Settings,
+) -> StageError {
     let kept = if received > 0 {
         format!(" The {received} bytes received are kept: the next run resumes from there.")
     } else {
@@ -133,9 +148,16 @@ pub fn pump(
             Ok(0) => break,
             Ok(read) => read,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(AttemptError::Retry(format!("the transfer broke at byte {}: {e}", partial.len()))),
+            Err(e) => {
+                return Err(AttemptError::Retry(format!(
+                    "the transfer broke at byte {}: {e}",
+                    partial.len()
+                )));
+            }
         };
-        partial.append(&buffer[..read]).map_err(|e| AttemptError::disk(partial, e))?;
+        partial
+            .append(&buffer[..read])
+            .map_err(|e| AttemptError::disk(partial, e))?;
         ctx.progress.advance(read as u64);
     }
     match total {
@@ -144,7 +166,9 @@ pub fn pump(
             partial.len()
         ))),
         Some(total) if partial.len() > total => {
-            partial.restart().map_err(|e| AttemptError::disk(partial, e))?;
+            partial
+                .restart()
+                .map_err(|e| AttemptError::disk(partial, e))?;
             Err(AttemptError::Retry(format!(
                 "the source sent more than the {total} bytes it announced (did the file change?); starting over"
             )))

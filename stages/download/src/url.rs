@@ -31,7 +31,9 @@ pub fn parse(url: &str) -> Result<Source, String> {
 }
 
 fn parse_http(url: &str) -> Result<Source, String> {
-    let uri: ureq::http::Uri = url.parse().map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
     if uri.host().is_none_or(str::is_empty) {
         return Err(format!("`{url}` names no host: write `https://host/path`"));
     }
@@ -77,8 +79,11 @@ fn percent_decode(text: &str) -> Result<String, String> {
     let mut index = 0;
     while index < bytes.len() {
         if bytes[index] == b'%' {
-            let hex = text.get(index + 1..index + 3).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
-            let hex = hex.ok_or_else(|| format!("`{text}` has a `%` not followed by two hex digits"))?;
+            let hex = text
+                .get(index + 1..index + 3)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+            let hex =
+                hex.ok_or_else(|| format!("`{text}` has a `%` not followed by two hex digits"))?;
             out.push(u8::from_str_radix(hex, 16).expect("two hex digits"));
             index += 3;
         } else {
@@ -95,22 +100,55 @@ mod tests {
 
     #[test]
     fn parses_schemes() {
-        assert_eq!(parse("https://example.org/a.zip"), Ok(Source::Http("https://example.org/a.zip".into())));
-        assert_eq!(parse("HTTP://example.org/"), Ok(Source::Http("HTTP://example.org/".into())));
-        assert_eq!(parse("file:///data/my%20file.zip"), Ok(Source::File("/data/my file.zip".into())));
-        assert_eq!(parse("file://localhost/data/x"), Ok(Source::File("/data/x".into())));
-        assert!(parse("ftp://example.org/a").unwrap_err().contains("scheme `ftp`"));
+        assert_eq!(
+            parse("https://example.org/a.zip"),
+            Ok(Source::Http("https://example.org/a.zip".into()))
+        );
+        assert_eq!(
+            parse("HTTP://example.org/"),
+            Ok(Source::Http("HTTP://example.org/".into()))
+        );
+        assert_eq!(
+            parse("file:///data/my%20file.zip"),
+            Ok(Source::File("/data/my file.zip".into()))
+        );
+        assert_eq!(
+            parse("file://localhost/data/x"),
+            Ok(Source::File("/data/x".into()))
+        );
+        assert!(
+            parse("ftp://example.org/a")
+                .unwrap_err()
+                .contains("scheme `ftp`")
+        );
         assert!(parse("example.org/a").unwrap_err().contains("not a URL"));
-        assert!(parse("file://server/share/x").unwrap_err().contains("three slashes"));
+        assert!(
+            parse("file://server/share/x")
+                .unwrap_err()
+                .contains("three slashes")
+        );
         assert!(parse("https:///nohost").is_err());
-        assert!(parse("file:///bad%zz").unwrap_err().contains("two hex digits"));
+        assert!(
+            parse("file:///bad%zz")
+                .unwrap_err()
+                .contains("two hex digits")
+        );
     }
 
     #[test]
     fn last_segment_is_the_file_name() {
-        assert_eq!(last_segment("http://h/x/dataset_v7w_telling.zip").as_deref(), Some("dataset_v7w_telling.zip"));
-        assert_eq!(last_segment("https://h/a/b%20c.tar?token=1#frag").as_deref(), Some("b c.tar"));
-        assert_eq!(last_segment("file:///tmp/data.bin").as_deref(), Some("data.bin"));
+        assert_eq!(
+            last_segment("http://h/x/dataset_v7w_telling.zip").as_deref(),
+            Some("dataset_v7w_telling.zip")
+        );
+        assert_eq!(
+            last_segment("https://h/a/b%20c.tar?token=1#frag").as_deref(),
+            Some("b c.tar")
+        );
+        assert_eq!(
+            last_segment("file:///tmp/data.bin").as_deref(),
+            Some("data.bin")
+        );
         assert_eq!(last_segment("https://h/dir/"), None);
         assert_eq!(last_segment("https://h"), None);
     }

@@ -91,17 +91,25 @@ fn read_csv(path: &Path, wanted: &mut BTreeSet<String>) -> Result<(), StageError
 fn read_parquet(path: &Path, wanted: &mut BTreeSet<String>) -> Result<(), StageError> {
     use polars::prelude::{ParquetReader, SerReader};
     let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| StageError::io(format!("opening table `{shown}`"), e))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| StageError::io(format!("opening table `{shown}`"), e))?;
     let frame = ParquetReader::new(file)
         .with_columns(Some(vec![IMG_PATH_COLUMN.to_string()]))
         .finish()
-        .map_err(|e| StageError::failed(format!(
-            "table `{shown}`: cannot read its `{IMG_PATH_COLUMN}` column ({e}): give a Parquet \
+        .map_err(|e| {
+            StageError::failed(format!(
+                "table `{shown}`: cannot read its `{IMG_PATH_COLUMN}` column ({e}): give a Parquet \
              table with an `{IMG_PATH_COLUMN}` string column naming each image"
-        )))?;
-    let column = frame.column(IMG_PATH_COLUMN).and_then(|c| c.str().cloned()).map_err(|e| {
-        StageError::failed(format!("table `{shown}`: `{IMG_PATH_COLUMN}` is not a string column ({e})"))
-    })?;
+            ))
+        })?;
+    let column = frame
+        .column(IMG_PATH_COLUMN)
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| {
+            StageError::failed(format!(
+                "table `{shown}`: `{IMG_PATH_COLUMN}` is not a string column ({e})"
+            ))
+        })?;
     for (row, value) in column.iter().enumerate() {
         add(value.unwrap_or_default(), wanted)
             .map_err(|why| StageError::failed(format!("table `{shown}` row {}: {why}", row + 1)))?;
@@ -190,9 +198,17 @@ mod tests {
         let file = std::fs::File::create(dir.path().join("train.parquet")).unwrap();
         ParquetWriter::new(file).finish(&mut frame).unwrap();
         let got = referenced_paths(&[dir.path()]).unwrap();
-        assert_eq!(got.into_iter().collect::<Vec<_>>(), ["a.jpg", "b.jpg", "c.jpg"]);
+        assert_eq!(
+            got.into_iter().collect::<Vec<_>>(),
+            ["a.jpg", "b.jpg", "c.jpg"]
+        );
         std::fs::write(dir.path().join("bad.parquet"), b"PAR1").unwrap();
-        let message = referenced_paths(&[dir.path().join("bad.parquet")]).unwrap_err().to_string();
-        assert!(message.contains("bad.parquet") && message.contains("cannot read"), "{message}");
+        let message = referenced_paths(&[dir.path().join("bad.parquet")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("bad.parquet") && message.contains("cannot read"),
+            "{message}"
+        );
     }
 }

@@ -158,6 +158,14 @@ fn special_token_and_whitespace_mixtures_match_the_reference() {
 
 /// Prints how many cases matched and fails listing every mismatch.
 fn assert_all_match(label: &str, total: usize, mismatches: &[String]) {
-    println!("{label}: {}/{total} cases match every id", total - mismatches.len());
-    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+    println!(
+        "{label}: {}/{total} cases match every id",
+        total - mismatches.len()
+    );
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }

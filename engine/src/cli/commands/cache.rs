@@ -7,26 +7,41 @@ use std::process::ExitCode;
 use pipeline_api::CancelToken;
 
 use super::{CliError, Session, cache_dir_for, exit};
-use crate::cli::args::CacheCommand;
 use crate::cache::hashing::{ContentHasher, StatCache};
-use crate::registry::Registry;
 use crate::cache::status;
 use crate::cache::store::{LocalStore, Store, remove_tree};
+use crate::cli::args::CacheCommand;
+use crate::registry::Registry;
 
-pub fn cache(command: CacheCommand, cache_flag: Option<&Path>, registry: &Registry) -> Result<ExitCode, CliError> {
+pub fn cache(
+    command: CacheCommand,
+    cache_flag: Option<&Path>,
+    registry: &Registry,
+) -> Result<ExitCode, CliError> {
     match command {
         CacheCommand::Du { manifest, json } => du(manifest.as_deref(), cache_flag, registry, json),
         CacheCommand::Gc { manifests, dry_run } => gc(&manifests, cache_flag, registry, dry_run),
-        CacheCommand::Verify { manifest, repair } => verify(manifest.as_deref(), cache_flag, registry, repair),
+        CacheCommand::Verify { manifest, repair } => {
+            verify(manifest.as_deref(), cache_flag, registry, repair)
+        }
     }
 }
 
-fn open(manifest: Option<&Path>, cache_flag: Option<&Path>, registry: &Registry) -> Result<LocalStore, CliError> {
+fn open(
+    manifest: Option<&Path>,
+    cache_flag: Option<&Path>,
+    registry: &Registry,
+) -> Result<LocalStore, CliError> {
     let dir = cache_dir_for(manifest, cache_flag, registry)?;
     LocalStore::open(&dir).map_err(CliError::io(format!("opening the cache {}", dir.display())))
 }
 
-fn du(manifest: Option<&Path>, cache_flag: Option<&Path>, registry: &Registry, json: bool) -> Result<ExitCode, CliError> {
+fn du(
+    manifest: Option<&Path>,
+    cache_flag: Option<&Path>,
+    registry: &Registry,
+    json: bool,
+) -> Result<ExitCode, CliError> {
     let store = open(manifest, cache_flag, registry)?;
     let outputs = store.outputs();
     let output_bytes: u64 = outputs.iter().map(|(_, path)| size_of(path)).sum();
@@ -34,10 +49,13 @@ fn du(manifest: Option<&Path>, cache_flag: Option<&Path>, registry: &Registry, j
     let staging: u64 = store.staging_dirs().iter().map(|p| size_of(p)).sum();
     let logs = size_of(&store.base().join("logs"));
     if json {
-        println!("{}", serde_json::json!({
-            "path": store.base(), "outputs": outputs.len(), "output_bytes": output_bytes,
-            "runs": records, "staging_bytes": staging, "log_bytes": logs,
-        }));
+        println!(
+            "{}",
+            serde_json::json!({
+                "path": store.base(), "outputs": outputs.len(), "output_bytes": output_bytes,
+                "runs": records, "staging_bytes": staging, "log_bytes": logs,
+            })
+        );
     } else {
         println!("cache {}", store.base().display());
         println!("  outputs  {:>6}  {}", outputs.len(), human(output_bytes));
@@ -48,18 +66,32 @@ fn du(manifest: Option<&Path>, cache_flag: Option<&Path>, registry: &Registry, j
     Ok(ExitCode::SUCCESS)
 }
 
-fn gc(manifests: &[std::path::PathBuf], cache_flag: Option<&Path>, registry: &Registry, dry_run: bool) -> Result<ExitCode, CliError> {
+fn gc(
+    manifests: &[std::path::PathBuf],
+    cache_flag: Option<&Path>,
+    registry: &Registry,
+    dry_run: bool,
+) -> Result<ExitCode, CliError> {
     let mut keep_keys = BTreeSet::new();
     let mut store_base = None;
     for manifest in manifests {
         let session = Session::open(manifest, cache_flag, registry)?;
-        if store_base.get_or_insert_with(|| session.store.base().to_path_buf()) != session.store.base() {
-            return Err(CliError::Usage("these manifests use different caches: collect each on its own".into()));
+        if store_base.get_or_insert_with(|| session.store.base().to_path_buf())
+            != session.store.base()
+        {
+            return Err(CliError::Usage(
+                "these manifests use different caches: collect each on its own".into(),
+            ));
         }
         let engine = session.engine(CancelToken::new());
-        for (index, _, prepared) in status::compute(&engine, &BTreeSet::new(), &BTreeSet::new()).stages {
+        for (index, _, prepared) in
+            status::compute(&engine, &BTreeSet::new(), &BTreeSet::new()).stages
+        {
             keep_keys.extend(prepared.map(|p| p.key));
-            if let Some(last) = session.store.last(&session.pipeline_id, &session.plan.stages[index].name) {
+            if let Some(last) = session
+                .store
+                .last(&session.pipeline_id, &session.plan.stages[index].name)
+            {
                 keep_keys.insert(last.key);
             }
         }
@@ -97,11 +129,20 @@ fn gc(manifests: &[std::path::PathBuf], cache_flag: Option<&Path>, registry: &Re
         }
     }
     let verb = if dry_run { "would remove" } else { "removed" };
-    println!("{verb} {records_removed} run records and {outputs_removed} outputs, {} freed; kept {} runs", human(bytes_freed), keep_outputs.len());
+    println!(
+        "{verb} {records_removed} run records and {outputs_removed} outputs, {} freed; kept {} runs",
+        human(bytes_freed),
+        keep_outputs.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(manifest: Option<&Path>, cache_flag: Option<&Path>, registry: &Registry, repair: bool) -> Result<ExitCode, CliError> {
+fn verify(
+    manifest: Option<&Path>,
+    cache_flag: Option<&Path>,
+    registry: &Registry,
+    repair: bool,
+) -> Result<ExitCode, CliError> {
     let store = open(manifest, cache_flag, registry)?;
     let stat_cache = StatCache::in_memory();
     let hasher = ContentHasher::new(&stat_cache);
@@ -113,7 +154,9 @@ fn verify(manifest: Option<&Path>, cache_flag: Option<&Path>, registry: &Registr
             damaged += 1;
             println!("damaged: output {digest} ({})", path.display());
             if repair {
-                store.discard_output(digest).map_err(CliError::io("removing a damaged output"))?;
+                store
+                    .discard_output(digest)
+                    .map_err(CliError::io("removing a damaged output"))?;
             }
         }
     }
@@ -126,19 +169,42 @@ fn verify(manifest: Option<&Path>, cache_flag: Option<&Path>, registry: &Registr
             }
         }
     }
-    let records = store.records().into_iter().filter_map(|(_, r)| r).filter(|r| store.lookup(&r.key).is_some()).count();
-    println!("verified {} outputs; {records} run records usable; {damaged} damaged{}", outputs.len(),
-        if repair && damaged > 0 { " (removed: they will be recomputed)" } else { "" });
-    Ok(if damaged > 0 && !repair { ExitCode::from(exit::FAILED) } else { ExitCode::SUCCESS })
+    let records = store
+        .records()
+        .into_iter()
+        .filter_map(|(_, r)| r)
+        .filter(|r| store.lookup(&r.key).is_some())
+        .count();
+    println!(
+        "verified {} outputs; {records} run records usable; {damaged} damaged{}",
+        outputs.len(),
+        if repair && damaged > 0 {
+            " (removed: they will be recomputed)"
+        } else {
+            ""
+        }
+    );
+    Ok(if damaged > 0 && !repair {
+        ExitCode::from(exit::FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn size_of(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(path) else { return 0 };
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
     if !meta.is_dir() {
         return meta.len();
     }
     std::fs::read_dir(path)
-        .map(|entries| entries.filter_map(Result::ok).map(|e| size_of(&e.path())).sum())
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| size_of(&e.path()))
+                .sum()
+        })
         .unwrap_or(0)
 }
 

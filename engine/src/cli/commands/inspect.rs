@@ -7,34 +7,64 @@ use std::process::ExitCode;
 use pipeline_api::CancelToken;
 
 use super::{CliError, Session, cache_dir_for, exit, params_doc};
-use crate::cli::args::{DagArgs, DagFormat, ExplainArgs, HashArgs, LogArgs, StagesArgs, StatusArgs};
 use crate::cache::hashing::{ContentHasher, StatCache, print_digest};
-use crate::plan::Plan;
-use crate::registry::Registry;
-use crate::plan::schema::ParamSchema;
 use crate::cache::store::LocalStore;
+use crate::cli::args::{
+    DagArgs, DagFormat, ExplainArgs, HashArgs, LogArgs, StagesArgs, StatusArgs,
+};
+use crate::plan::Plan;
+use crate::plan::schema::ParamSchema;
+use crate::registry::Registry;
 use crate::{cache::ledger, cache::status};
 
-pub fn status(args: &StatusArgs, cache_flag: Option<&Path>, registry: &Registry) -> Result<ExitCode, CliError> {
+pub fn status(
+    args: &StatusArgs,
+    cache_flag: Option<&Path>,
+    registry: &Registry,
+) -> Result<ExitCode, CliError> {
     let session = Session::open(&args.manifest, cache_flag, registry)?;
     let targets = session.resolve_names(&args.targets)?;
-    let selected = if targets.is_empty() { BTreeSet::new() } else { session.plan.graph.with_ancestors(&targets.into_iter().collect::<Vec<_>>()) };
+    let selected = if targets.is_empty() {
+        BTreeSet::new()
+    } else {
+        session
+            .plan
+            .graph
+            .with_ancestors(&targets.into_iter().collect::<Vec<_>>())
+    };
     let engine = session.engine(CancelToken::new());
     let report = status::compute(&engine, &selected, &BTreeSet::new());
     session.save_stat_cache();
-    let stale = report.stages.iter().filter(|(_, s, _)| !s.is_up_to_date()).count();
+    let stale = report
+        .stages
+        .iter()
+        .filter(|(_, s, _)| !s.is_up_to_date())
+        .count();
     if args.json {
         let stages: Vec<serde_json::Value> = report.stages.iter().map(|(index, stage_status, _)| {
             serde_json::json!({ "stage": session.plan.stages[*index].name, "status": stage_status })
         }).collect();
         println!("{}", serde_json::json!({ "stages": stages }));
     } else {
-        let width = report.stages.iter().map(|(i, _, _)| session.plan.stages[*i].name.len()).max().unwrap_or(0);
+        let width = report
+            .stages
+            .iter()
+            .map(|(i, _, _)| session.plan.stages[*i].name.len())
+            .max()
+            .unwrap_or(0);
         for (index, stage_status, _) in &report.stages {
-            println!("{:width$}  {}", session.plan.stages[*index].name, stage_status.describe());
+            println!(
+                "{:width$}  {}",
+                session.plan.stages[*index].name,
+                stage_status.describe()
+            );
         }
     }
-    Ok(if args.check && stale > 0 { ExitCode::from(exit::FAILED) } else { ExitCode::SUCCESS })
+    Ok(if args.check && stale > 0 {
+        ExitCode::from(exit::FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub fn dag(args: &DagArgs, registry: &Registry) -> Result<ExitCode, CliError> {
@@ -55,16 +85,28 @@ pub fn dag(args: &DagArgs, registry: &Registry) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn explain(args: &ExplainArgs, cache_flag: Option<&Path>, registry: &Registry) -> Result<ExitCode, CliError> {
+pub fn explain(
+    args: &ExplainArgs,
+    cache_flag: Option<&Path>,
+    registry: &Registry,
+) -> Result<ExitCode, CliError> {
     let session = Session::open(&args.manifest, cache_flag, registry)?;
     let index = session.plan.index_of(&args.stage).ok_or_else(|| {
-        CliError::Usage(format!("no stage instance `{}` (see `pipeline dag {}`)", args.stage, args.manifest.display()))
+        CliError::Usage(format!(
+            "no stage instance `{}` (see `pipeline dag {}`)",
+            args.stage,
+            args.manifest.display()
+        ))
     })?;
     let selected = session.plan.graph.with_ancestors(&[index]);
     let engine = session.engine(CancelToken::new());
     let report = status::compute(&engine, &selected, &BTreeSet::new());
     session.save_stat_cache();
-    let (_, stage_status, prepared) = report.stages.into_iter().find(|(i, _, _)| *i == index).expect("the stage was selected");
+    let (_, stage_status, prepared) = report
+        .stages
+        .into_iter()
+        .find(|(i, _, _)| *i == index)
+        .expect("the stage was selected");
     let stage = &session.plan.stages[index];
     let value = serde_json::json!({
         "stage": stage.name,
@@ -88,7 +130,10 @@ pub fn explain(args: &ExplainArgs, cache_flag: Option<&Path>, registry: &Registr
             Some(prepared) => {
                 println!("key:    {}", prepared.key);
                 println!("key manifest (BLAKE3 of its canonical JSON):");
-                println!("{}", serde_json::to_string_pretty(&prepared.manifest).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&prepared.manifest).unwrap_or_default()
+                );
                 println!("inputs as written:");
                 for (name, shown) in &prepared.sources {
                     println!("  {name} = {}", shown.join(", "));
@@ -103,10 +148,16 @@ pub fn explain(args: &ExplainArgs, cache_flag: Option<&Path>, registry: &Registr
 pub fn stages(args: &StagesArgs, registry: &Registry) -> Result<ExitCode, CliError> {
     if let Some(kind) = &args.kind {
         if registry.get(kind).is_none() {
-            return Err(CliError::Usage(format!("no stage kind `{kind}`; kinds: {}", registry.kinds().collect::<Vec<_>>().join(", "))));
+            return Err(CliError::Usage(format!(
+                "no stage kind `{kind}`; kinds: {}",
+                registry.kinds().collect::<Vec<_>>().join(", ")
+            )));
         }
     }
-    let selected: Vec<_> = registry.iter().filter(|s| args.kind.as_deref().is_none_or(|k| k == s.kind())).collect();
+    let selected: Vec<_> = registry
+        .iter()
+        .filter(|s| args.kind.as_deref().is_none_or(|k| k == s.kind()))
+        .collect();
     if args.json {
         let list: Vec<serde_json::Value> = selected.iter().map(|s| serde_json::json!({
             "kind": s.kind(), "version": s.version(), "doc": s.doc(), "params": s.params_schema(),
@@ -115,14 +166,26 @@ pub fn stages(args: &StagesArgs, registry: &Registry) -> Result<ExitCode, CliErr
         return Ok(ExitCode::SUCCESS);
     }
     for stage in selected {
-        println!("{} (version {})\n  {}", stage.kind(), stage.version(), stage.doc());
-        print!("{}", params_doc::render(&ParamSchema::new(stage.params_schema()), 4));
+        println!(
+            "{} (version {})\n  {}",
+            stage.kind(),
+            stage.version(),
+            stage.doc()
+        );
+        print!(
+            "{}",
+            params_doc::render(&ParamSchema::new(stage.params_schema()), 4)
+        );
         println!("    engine keys: {}\n", crate::plan::ENGINE_KEYS.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn log(args: &LogArgs, cache_flag: Option<&Path>, registry: &Registry) -> Result<ExitCode, CliError> {
+pub fn log(
+    args: &LogArgs,
+    cache_flag: Option<&Path>,
+    registry: &Registry,
+) -> Result<ExitCode, CliError> {
     let cache = cache_dir_for(args.manifest.as_deref(), cache_flag, registry)?;
     let store = LocalStore::open(&cache).map_err(CliError::io("opening the cache"))?;
     let mut entries = ledger::read(&store.ledger_file());
@@ -137,10 +200,19 @@ pub fn log(args: &LogArgs, cache_flag: Option<&Path>, registry: &Registry) -> Re
         println!("{}", serde_json::to_string(entries).unwrap_or_default());
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<18} {:<28} {:<9} {:>9}  key", "run", "stage", "outcome", "seconds");
+    println!(
+        "{:<18} {:<28} {:<9} {:>9}  key",
+        "run", "stage", "outcome", "seconds"
+    );
     for entry in entries {
         let key = entry.key.as_deref().map_or("-", |k| &k[..12.min(k.len())]);
-        println!("{:<18} {:<28} {:<9} {:>9.2}  {key}", entry.run_id, entry.stage, entry.outcome.word(), entry.duration_s);
+        println!(
+            "{:<18} {:<28} {:<9} {:>9.2}  {key}",
+            entry.run_id,
+            entry.stage,
+            entry.outcome.word(),
+            entry.duration_s
+        );
         // Why a stage failed, and where its log (which ends with the same words) is.
         if let Some(error) = &entry.error {
             let mut lines = error.lines();
@@ -169,10 +241,18 @@ pub fn hash(args: &HashArgs, cache_flag: Option<&Path>) -> Result<ExitCode, CliE
     for path in &args.paths {
         let started = std::time::Instant::now();
         let snapshot = hasher.snapshot(path).map_err(CliError::io("hashing"))?;
-        print_digest(&mut out, &snapshot, &path.display().to_string()).map_err(CliError::io("writing"))?;
+        print_digest(&mut out, &snapshot, &path.display().to_string())
+            .map_err(CliError::io("writing"))?;
         let seconds = started.elapsed().as_secs_f64();
-        tracing::info!("{} files, {} bytes in {seconds:.3}s ({:.0} MB/s)", snapshot.files.len(), snapshot.bytes, snapshot.bytes as f64 / seconds.max(1e-9) / 1e6);
+        tracing::info!(
+            "{} files, {} bytes in {seconds:.3}s ({:.0} MB/s)",
+            snapshot.files.len(),
+            snapshot.bytes,
+            snapshot.bytes as f64 / seconds.max(1e-9) / 1e6
+        );
     }
-    stat_cache.save().map_err(CliError::io("saving the stat snapshot"))?;
+    stat_cache
+        .save()
+        .map_err(CliError::io("saving the stat snapshot"))?;
     Ok(ExitCode::SUCCESS)
 }

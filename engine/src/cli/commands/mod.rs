@@ -11,13 +11,13 @@ use std::process::ExitCode;
 
 use pipeline_api::CancelToken;
 
+use crate::cache::hashing::{ContentHasher, StatCache};
+use crate::cache::store::LocalStore;
 use crate::cli::args::{Cli, Command};
 use crate::manifest::diagnostics::Diagnostics;
-use crate::cache::hashing::{ContentHasher, StatCache};
-use crate::run::job::Engine;
 use crate::plan::Plan;
 use crate::registry::Registry;
-use crate::cache::store::LocalStore;
+use crate::run::job::Engine;
 
 /// Exit codes (documented in `cli.rs` and the README).
 pub mod exit {
@@ -75,13 +75,25 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn open(manifest: &Path, cache_flag: Option<&Path>, registry: &Registry) -> Result<Session, CliError> {
+    pub fn open(
+        manifest: &Path,
+        cache_flag: Option<&Path>,
+        registry: &Registry,
+    ) -> Result<Session, CliError> {
         let plan = Plan::load(manifest, registry)?;
         let cache_dir = cache_dir(cache_flag, plan.configured_cache.as_deref(), &plan.root);
-        let store = LocalStore::open(&cache_dir).map_err(CliError::io(format!("opening the cache {}", cache_dir.display())))?;
+        let store = LocalStore::open(&cache_dir).map_err(CliError::io(format!(
+            "opening the cache {}",
+            cache_dir.display()
+        )))?;
         let stat_cache = StatCache::load(store.stat_file(), vec![store.objects_dir()]);
         let pipeline_id = pipeline_id(manifest, &plan.root);
-        Ok(Session { plan, store, stat_cache, pipeline_id })
+        Ok(Session {
+            plan,
+            store,
+            stat_cache,
+            pipeline_id,
+        })
     }
 
     pub fn engine(&self, cancel: CancelToken) -> Engine<'_> {
@@ -106,8 +118,14 @@ impl Session {
             if matches.is_empty() {
                 let names: Vec<&str> = self.plan.stages.iter().map(|s| s.name.as_str()).collect();
                 let hint = crate::manifest::diagnostics::did_you_mean(name, names.iter().copied())
-                    .map_or_else(|| format!("stages: {}", names.join(", ")), |close| format!("did you mean `{close}`?"));
-                return Err(CliError::Usage(format!("no stage `{name}` in {}; {hint}", self.plan.source.path.display())));
+                    .map_or_else(
+                        || format!("stages: {}", names.join(", ")),
+                        |close| format!("did you mean `{close}`?"),
+                    );
+                return Err(CliError::Usage(format!(
+                    "no stage `{name}` in {}; {hint}",
+                    self.plan.source.path.display()
+                )));
             }
             found.extend(matches);
         }
@@ -130,23 +148,44 @@ pub fn cache_dir(flag: Option<&Path>, configured: Option<&Path>, root: &Path) ->
 
 /// Identifies a manifest inside the cache by its path relative to the project root.
 fn pipeline_id(manifest: &Path, root: &Path) -> String {
-    let absolute = crate::manifest::normalize(&std::path::absolute(manifest).unwrap_or_else(|_| manifest.to_path_buf()));
-    let relative = absolute.strip_prefix(root).unwrap_or(&absolute).to_string_lossy().replace('\\', "/");
-    let stem = absolute.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let absolute = crate::manifest::normalize(
+        &std::path::absolute(manifest).unwrap_or_else(|_| manifest.to_path_buf()),
+    );
+    let relative = absolute
+        .strip_prefix(root)
+        .unwrap_or(&absolute)
+        .to_string_lossy()
+        .replace('\\', "/");
+    let stem = absolute
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let digest = blake3::hash(relative.as_bytes()).to_hex();
     format!("{stem}-{}", &digest[..12])
 }
 
 fn run_id() -> String {
-    format!("{}-{}", crate::cache::ledger::now_unix(), std::process::id())
+    format!(
+        "{}-{}",
+        crate::cache::ledger::now_unix(),
+        std::process::id()
+    )
 }
 
 /// Where a command without a manifest finds the cache.
-pub fn cache_dir_for(manifest: Option<&Path>, flag: Option<&Path>, registry: &Registry) -> Result<PathBuf, CliError> {
+pub fn cache_dir_for(
+    manifest: Option<&Path>,
+    flag: Option<&Path>,
+    registry: &Registry,
+) -> Result<PathBuf, CliError> {
     match manifest {
         Some(manifest) => {
             let plan = Plan::load(manifest, registry)?;
-            Ok(cache_dir(flag, plan.configured_cache.as_deref(), &plan.root))
+            Ok(cache_dir(
+                flag,
+                plan.configured_cache.as_deref(),
+                &plan.root,
+            ))
         }
         None => Ok(flag.map_or_else(|| PathBuf::from("cache"), Path::to_path_buf)),
     }

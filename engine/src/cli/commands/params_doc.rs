@@ -19,13 +19,27 @@ pub fn render(schema: &ParamSchema, indent: usize) -> String {
 
 /// The keys of a table form, each with its line, its doc and its own forms.
 fn fields(out: &mut String, schema: &ParamSchema, form: &Value, indent: usize, depth: usize) {
-    let required: Vec<&str> = form.get("required").and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let required: Vec<&str> = form
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     for (name, property) in schema.properties(form) {
-        let default = property.get("default").map(|d| format!(" = {d}")).unwrap_or_default();
-        let needed = if required.contains(&name) { " (required)" } else { "" };
+        let default = property
+            .get("default")
+            .map(|d| format!(" = {d}"))
+            .unwrap_or_default();
+        let needed = if required.contains(&name) {
+            " (required)"
+        } else {
+            ""
+        };
         let pad = " ".repeat(indent);
-        let _ = writeln!(out, "{pad}{name}: {}{default}{needed}", label(schema, property));
+        let _ = writeln!(
+            out,
+            "{pad}{name}: {}{default}{needed}",
+            label(schema, property)
+        );
         let doc = property_doc(schema, property);
         if !doc.is_empty() {
             let _ = writeln!(out, "{pad}    {doc}");
@@ -41,7 +55,12 @@ fn property_doc(schema: &ParamSchema, property: &Value) -> String {
     if let Some(doc) = description(property).or_else(|| description(schema.resolve(property))) {
         return one_line(doc);
     }
-    match alternatives(schema, property).into_iter().filter(|(form, _)| !is_null(form)).collect::<Vec<_>>().as_slice() {
+    match alternatives(schema, property)
+        .into_iter()
+        .filter(|(form, _)| !is_null(form))
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         [(_, Some(doc))] => doc.clone(),
         _ => String::new(),
     }
@@ -49,8 +68,16 @@ fn property_doc(schema: &ParamSchema, property: &Value) -> String {
 
 /// What a parameter may be, when it is more than one plain type: each form with its doc, and the
 /// keys of each table form.
-fn forms(out: &mut String, schema: &ParamSchema, property: &Value, doc: &str, indent: usize, depth: usize) {
-    let alternatives: Vec<(&Value, Option<String>)> = alternatives(schema, property).into_iter()
+fn forms(
+    out: &mut String,
+    schema: &ParamSchema,
+    property: &Value,
+    doc: &str,
+    indent: usize,
+    depth: usize,
+) {
+    let alternatives: Vec<(&Value, Option<String>)> = alternatives(schema, property)
+        .into_iter()
         .filter(|(form, _)| !is_null(form))
         .collect();
     let pad = " ".repeat(indent);
@@ -63,7 +90,9 @@ fn forms(out: &mut String, schema: &ParamSchema, property: &Value, doc: &str, in
         }
         return;
     }
-    let worth_listing = alternatives.iter().any(|(form, form_doc)| form_doc.is_some() || !schema.properties(form).is_empty());
+    let worth_listing = alternatives
+        .iter()
+        .any(|(form, form_doc)| form_doc.is_some() || !schema.properties(form).is_empty());
     if !worth_listing {
         return;
     }
@@ -81,8 +110,11 @@ fn forms(out: &mut String, schema: &ParamSchema, property: &Value, doc: &str, in
 /// own (a documented variant holding a documented type has both), on one line.
 fn alternatives<'a>(schema: &'a ParamSchema, node: &'a Value) -> Vec<(&'a Value, Option<String>)> {
     let resolved = schema.resolve(node);
-    let members: Vec<&Value> = ["anyOf", "oneOf"].iter()
-        .filter_map(|k| resolved.get(*k).and_then(Value::as_array)).flatten().collect();
+    let members: Vec<&Value> = ["anyOf", "oneOf"]
+        .iter()
+        .filter_map(|k| resolved.get(*k).and_then(Value::as_array))
+        .flatten()
+        .collect();
     if members.is_empty() {
         return vec![(resolved, description(resolved).map(one_line))];
     }
@@ -106,14 +138,22 @@ fn alternatives<'a>(schema: &'a ParamSchema, node: &'a Value) -> Vec<(&'a Value,
 
 /// `integer`, `"base" | "large" | table`, `array | null`.
 fn label(schema: &ParamSchema, node: &Value) -> String {
-    let labels: Vec<String> = schema.forms(node).into_iter().map(|form| form_label(schema, form)).collect();
+    let labels: Vec<String> = schema
+        .forms(node)
+        .into_iter()
+        .map(|form| form_label(schema, form))
+        .collect();
     let mut unique: Vec<String> = Vec::new();
     for label in labels {
         if !unique.contains(&label) {
             unique.push(label);
         }
     }
-    if unique.is_empty() { "value".to_string() } else { unique.join(" | ") }
+    if unique.is_empty() {
+        "value".to_string()
+    } else {
+        unique.join(" | ")
+    }
 }
 
 fn form_label(schema: &ParamSchema, form: &Value) -> String {
@@ -121,20 +161,33 @@ fn form_label(schema: &ParamSchema, form: &Value) -> String {
         return value.to_string();
     }
     if let Some(values) = form.get("enum").and_then(Value::as_array) {
-        return values.iter().map(Value::to_string).collect::<Vec<_>>().join(" | ");
+        return values
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(" | ");
     }
     if !schema.properties(form).is_empty() {
         return "table".to_string();
     }
     match form.get("type") {
         Some(Value::String(name)) => type_name(name).to_string(),
-        Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).map(type_name).collect::<Vec<_>>().join(" | "),
+        Some(Value::Array(names)) => names
+            .iter()
+            .filter_map(Value::as_str)
+            .map(type_name)
+            .collect::<Vec<_>>()
+            .join(" | "),
         _ => "value".to_string(),
     }
 }
 
 fn type_name(json_type: &str) -> &str {
-    if json_type == "object" { "table" } else { json_type }
+    if json_type == "object" {
+        "table"
+    } else {
+        json_type
+    }
 }
 
 fn is_null(form: &Value) -> bool {
@@ -142,7 +195,9 @@ fn is_null(form: &Value) -> bool {
 }
 
 fn description(node: &Value) -> Option<&str> {
-    node.get("description").and_then(Value::as_str).filter(|d| !d.is_empty())
+    node.get("description")
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty())
 }
 
 fn one_line(text: &str) -> String {

@@ -7,20 +7,36 @@ use std::process::ExitCode;
 use pipeline_api::CancelToken;
 
 use super::{CliError, Session, exit};
-use crate::cli::args::RunArgs;
-use crate::run::executor::{self, LocalExecutor, RunOptions};
 use crate::cache::ledger::Outcome;
-use crate::run::progress::Reporter;
-use crate::registry::Registry;
-use crate::run::resources::{Pool, detect_gpus};
 use crate::cache::status;
 use crate::cache::store::{LocalStore, remove_tree};
+use crate::cli::args::RunArgs;
+use crate::registry::Registry;
+use crate::run::executor::{self, LocalExecutor, RunOptions};
+use crate::run::progress::Reporter;
+use crate::run::resources::{Pool, detect_gpus};
 
-pub fn run(args: &RunArgs, cache_flag: Option<&std::path::Path>, registry: &Registry, cancel: CancelToken) -> Result<ExitCode, CliError> {
+pub fn run(
+    args: &RunArgs,
+    cache_flag: Option<&std::path::Path>,
+    registry: &Registry,
+    cancel: CancelToken,
+) -> Result<ExitCode, CliError> {
     let session = Session::open(&args.manifest, cache_flag, registry)?;
     let targets = session.resolve_names(&args.targets)?;
-    let selected = if targets.is_empty() { BTreeSet::new() } else { session.plan.graph.with_ancestors(&targets.into_iter().collect::<Vec<_>>()) };
-    let forced = if args.force_all { (0..session.plan.stages.len()).collect() } else { session.resolve_names(&args.force)? };
+    let selected = if targets.is_empty() {
+        BTreeSet::new()
+    } else {
+        session
+            .plan
+            .graph
+            .with_ancestors(&targets.into_iter().collect::<Vec<_>>())
+    };
+    let forced = if args.force_all {
+        (0..session.plan.stages.len()).collect()
+    } else {
+        session.resolve_names(&args.force)?
+    };
     let engine = session.engine(cancel.clone());
     if args.dry_run {
         let report = status::compute(&engine, &selected, &forced);
@@ -30,31 +46,76 @@ pub fn run(args: &RunArgs, cache_flag: Option<&std::path::Path>, registry: &Regi
                 status::StageStatus::Waiting { .. } => "may run  ",
                 _ => "would run",
             };
-            eprintln!("{verb}  {}: {}", session.plan.stages[*index].name, stage_status.describe());
+            eprintln!(
+                "{verb}  {}: {}",
+                session.plan.stages[*index].name,
+                stage_status.describe()
+            );
         }
         session.save_stat_cache();
         return Ok(ExitCode::SUCCESS);
     }
     remove_stale_staging(&session.store);
-    let cpus = args.cpus.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cpus = args
+        .cpus
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let needs_gpus = session.plan.stages.iter().any(|s| s.resources.gpus > 0);
-    let gpus = if needs_gpus || args.gpus.is_some() { detect_gpus(args.gpus.as_deref()) } else { Vec::new() };
-    let options = RunOptions { jobs: args.jobs.unwrap_or(cpus), keep_going: args.keep_going, selected, forced };
+    let gpus = if needs_gpus || args.gpus.is_some() {
+        detect_gpus(args.gpus.as_deref())
+    } else {
+        Vec::new()
+    };
+    let options = RunOptions {
+        jobs: args.jobs.unwrap_or(cpus),
+        keep_going: args.keep_going,
+        selected,
+        forced,
+    };
     let reporter = Reporter::detect(true);
-    let summary = executor::run(&engine, &LocalExecutor, &reporter, Pool::new(cpus, gpus), &options);
+    let summary = executor::run(
+        &engine,
+        &LocalExecutor,
+        &reporter,
+        Pool::new(cpus, gpus),
+        &options,
+    );
     session.save_stat_cache();
-    let (ran, hits, failed) = (summary.count(Outcome::Ran), summary.count(Outcome::Hit), summary.count(Outcome::Failed));
-    let (skipped, cancelled) = (summary.count(Outcome::Skipped), summary.count(Outcome::Cancelled));
-    eprintln!("{} stages: {ran} ran, {hits} cached, {failed} failed, {skipped} skipped{}", summary.outcomes.len(),
-        if cancelled > 0 { format!(", {cancelled} cancelled") } else { String::new() });
+    let (ran, hits, failed) = (
+        summary.count(Outcome::Ran),
+        summary.count(Outcome::Hit),
+        summary.count(Outcome::Failed),
+    );
+    let (skipped, cancelled) = (
+        summary.count(Outcome::Skipped),
+        summary.count(Outcome::Cancelled),
+    );
+    eprintln!(
+        "{} stages: {ran} ran, {hits} cached, {failed} failed, {skipped} skipped{}",
+        summary.outcomes.len(),
+        if cancelled > 0 {
+            format!(", {cancelled} cancelled")
+        } else {
+            String::new()
+        }
+    );
     if args.json {
-        let stages: Vec<serde_json::Value> = summary.outcomes.iter().map(|(index, outcome)| serde_json::json!({
-            "stage": session.plan.stages[*index].name,
-            "outcome": outcome,
-            "error": summary.errors.get(index),
-        })).collect();
+        let stages: Vec<serde_json::Value> = summary
+            .outcomes
+            .iter()
+            .map(|(index, outcome)| {
+                serde_json::json!({
+                    "stage": session.plan.stages[*index].name,
+                    "outcome": outcome,
+                    "error": summary.errors.get(index),
+                })
+            })
+            .collect();
         // A closed stdout (`| head -c1`) is no reason to fail a run whose work is done.
-        let _ = writeln!(std::io::stdout(), "{}", serde_json::json!({ "run_id": engine.run_id, "stages": stages }));
+        let _ = writeln!(
+            std::io::stdout(),
+            "{}",
+            serde_json::json!({ "run_id": engine.run_id, "stages": stages })
+        );
     }
     Ok(if cancel.is_cancelled() {
         ExitCode::from(exit::INTERRUPTED)
@@ -72,10 +133,16 @@ fn remove_stale_staging(store: &LocalStore) {
     for (path, _lock) in store.idle_staging(false) {
         match remove_tree(&path) {
             Ok(()) => removed += 1,
-            Err(error) => tracing::warn!("could not remove the staging folder {}: {error}", path.display()),
+            Err(error) => tracing::warn!(
+                "could not remove the staging folder {}: {error}",
+                path.display()
+            ),
         }
     }
     if removed > 0 {
-        eprintln!("removed {removed} staging folder{} of interrupted runs", if removed == 1 { "" } else { "s" });
+        eprintln!(
+            "removed {removed} staging folder{} of interrupted runs",
+            if removed == 1 { "" } else { "s" }
+        );
     }
 }

@@ -50,7 +50,10 @@ impl Bounds {
             return Err(format!("outside the project {}", self.root.display()));
         }
         match self.forbidden.iter().find(|area| real.starts_with(area)) {
-            Some(area) => Err(format!("inside {}, which publishing may not touch", area.display())),
+            Some(area) => Err(format!(
+                "inside {}, which publishing may not touch",
+                area.display()
+            )),
             None => Ok(()),
         }
     }
@@ -59,18 +62,27 @@ impl Bounds {
     pub fn resolve(&self, destination: &str) -> Result<Target, Refusal> {
         let real = self.walk(destination, true)?;
         let (Some(parent), Some(name)) = (real.parent(), real.file_name()) else {
-            return Err(Refusal::Refused(format!("`{destination}` leads to {}", real.display())));
+            return Err(Refusal::Refused(format!(
+                "`{destination}` leads to {}",
+                real.display()
+            )));
         };
-        Ok(Target { parent: parent.to_path_buf(), name: name.to_os_string() })
+        Ok(Target {
+            parent: parent.to_path_buf(),
+            name: name.to_os_string(),
+        })
     }
 
     /// Where `destination` would be written (its real path), or why it may not be; creates nothing.
     pub fn check_destination(&self, destination: &str) -> Result<PathBuf, String> {
-        let real = self.walk(destination, false).map_err(|refusal| match refusal {
-            Refusal::Refused(why) => why,
-            Refusal::Io(what, error) => format!("{what}: {error}"),
-        })?;
-        self.check(&real).map_err(|why| format!("`{destination}` leads to {}, {why}", real.display()))?;
+        let real = self
+            .walk(destination, false)
+            .map_err(|refusal| match refusal {
+                Refusal::Refused(why) => why,
+                Refusal::Io(what, error) => format!("{what}: {error}"),
+            })?;
+        self.check(&real)
+            .map_err(|why| format!("`{destination}` leads to {}, {why}", real.display()))?;
         Ok(real)
     }
 
@@ -90,14 +102,24 @@ impl Bounds {
                 if let Err(error) = std::fs::create_dir(&next)
                     && error.kind() != io::ErrorKind::AlreadyExists
                 {
-                    return Err(Refusal::Io(format!("creating `{}`", shown.display()), error));
+                    return Err(Refusal::Io(
+                        format!("creating `{}`", shown.display()),
+                        error,
+                    ));
                 }
-            } else if std::fs::symlink_metadata(&next).is_err_and(|error| error.kind() == io::ErrorKind::NotFound) {
-                return Ok(parts[at..].iter().fold(current, |path, part| path.join(part)));
+            } else if std::fs::symlink_metadata(&next)
+                .is_err_and(|error| error.kind() == io::ErrorKind::NotFound)
+            {
+                return Ok(parts[at..]
+                    .iter()
+                    .fold(current, |path, part| path.join(part)));
             }
             current = self.follow(next, &shown)?;
             if !current.is_dir() {
-                return Err(Refusal::Refused(format!("`{}` is not a folder", shown.display())));
+                return Err(Refusal::Refused(format!(
+                    "`{}` is not a folder",
+                    shown.display()
+                )));
             }
         }
         shown.push(last);
@@ -107,10 +129,13 @@ impl Bounds {
     /// `path` itself when it is no symlink (its parent is already real), else where it leads,
     /// refused when that is out of bounds or missing.
     fn follow(&self, path: PathBuf, shown: &Path) -> Result<PathBuf, Refusal> {
-        let Ok(link) = std::fs::read_link(&path) else { return Ok(path) };
+        let Ok(link) = std::fs::read_link(&path) else {
+            return Ok(path);
+        };
         let described = format!("`{}` is a symlink to {}", shown.display(), link.display());
-        let real = std::fs::canonicalize(&path)
-            .map_err(|error| Refusal::Refused(format!("{described}, which cannot be followed ({error})")))?;
+        let real = std::fs::canonicalize(&path).map_err(|error| {
+            Refusal::Refused(format!("{described}, which cannot be followed ({error})"))
+        })?;
         self.check(&real).map_err(|why| {
             Refusal::Refused(format!("{described}, {why}; publish to a real folder of the project, or point the link inside it"))
         })?;
@@ -124,7 +149,9 @@ fn parts(destination: &str) -> Result<Vec<&OsStr>, Refusal> {
         .components()
         .map(|part| match part {
             Component::Normal(name) => Ok(name),
-            _ => Err(Refusal::Refused("the path must be relative and may not climb out with `..`".to_string())),
+            _ => Err(Refusal::Refused(
+                "the path must be relative and may not climb out with `..`".to_string(),
+            )),
         })
         .collect()
 }

@@ -7,9 +7,9 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::run::job::Engine;
 use crate::cache::ledger::{self, Outcome};
 use crate::cache::store::Store;
+use crate::run::job::Engine;
 
 /// How many of the stage's latest results are compared with what is at the destination.
 const EARLIER_RESULTS: usize = 20;
@@ -17,7 +17,13 @@ const EARLIER_RESULTS: usize = 20;
 impl Engine<'_> {
     /// Why `source` (at `inside` in the output of stage `index`) may not replace `target`, if it
     /// may not: `target` is of the other kind and no earlier publish of the stage.
-    pub(super) fn foreign_destination(&self, index: usize, inside: &str, source: &Path, target: &Path) -> Option<String> {
+    pub(super) fn foreign_destination(
+        &self,
+        index: usize,
+        inside: &str,
+        source: &Path,
+        target: &Path,
+    ) -> Option<String> {
         let existing = std::fs::symlink_metadata(target).ok()?;
         let kind = |folder: bool| if folder { "a folder" } else { "a file" };
         let (there, published) = (existing.is_dir(), source.is_dir());
@@ -39,11 +45,17 @@ impl Engine<'_> {
         ledger::read(&self.store.ledger_file())
             .into_iter()
             .rev()
-            .filter(|entry| entry.stage == *name && entry.pipeline == self.pipeline_id && matches!(entry.outcome, Outcome::Hit | Outcome::Ran))
+            .filter(|entry| {
+                entry.stage == *name
+                    && entry.pipeline == self.pipeline_id
+                    && matches!(entry.outcome, Outcome::Hit | Outcome::Ran)
+            })
             .filter_map(|entry| entry.key)
             .filter(|key| keys.insert(key.clone()))
             .take(EARLIER_RESULTS)
             .filter_map(|key| self.store.lookup(&key))
-            .any(|record| self.same_content(&self.store.output_path(&record.output).join(inside), target))
+            .any(|record| {
+                self.same_content(&self.store.output_path(&record.output).join(inside), target)
+            })
     }
 }

@@ -15,9 +15,9 @@ use std::path::Path;
 
 use bounds::{Bounds, Refusal};
 
-use crate::run::job::{Engine, JobError};
 use crate::cache::lock;
 use crate::cache::store::{RunRecord, Store};
+use crate::run::job::{Engine, JobError};
 
 impl Engine<'_> {
     /// Places the stage's published files at their user-visible paths, if they differ.
@@ -25,15 +25,23 @@ impl Engine<'_> {
     pub fn publish(&self, index: usize, record: &RunRecord) -> Result<Vec<String>, JobError> {
         let stage = &self.plan.stages[index];
         let cache = self.store.base().parent().unwrap_or(self.store.base());
-        let bounds = Bounds::new(&self.plan.root, cache).map_err(JobError::io("resolving the project root"))?;
+        let bounds = Bounds::new(&self.plan.root, cache)
+            .map_err(JobError::io("resolving the project root"))?;
         let mut written = Vec::new();
         for (inside, destination) in stage.stage.publishes() {
             let source = self.store.output_path(&record.output).join(&inside);
-            let target = bounds.resolve(&destination).map_err(|refusal| match refusal {
-                Refusal::Refused(why) => JobError::Invalid(format!("cannot publish `{destination}`: {why}")),
-                Refusal::Io(what, error) => JobError::io(what)(error),
-            })?;
-            let lock_name = format!("publish-{}", &blake3::hash(target.path().as_os_str().as_encoded_bytes()).to_hex()[..32]);
+            let target = bounds
+                .resolve(&destination)
+                .map_err(|refusal| match refusal {
+                    Refusal::Refused(why) => {
+                        JobError::Invalid(format!("cannot publish `{destination}`: {why}"))
+                    }
+                    Refusal::Io(what, error) => JobError::io(what)(error),
+                })?;
+            let lock_name = format!(
+                "publish-{}",
+                &blake3::hash(target.path().as_os_str().as_encoded_bytes()).to_hex()[..32]
+            );
             let _lock = lock::acquire(&self.store.lock_path(&lock_name), |_| {})
                 .map_err(JobError::io(format!("taking the lock on `{destination}`")))?;
             place::remove_leftovers(&target.parent, &target.name);
@@ -41,10 +49,14 @@ impl Engine<'_> {
                 continue;
             }
             if let Some(why) = self.foreign_destination(index, &inside, &source, &target.path()) {
-                return Err(JobError::Invalid(format!("cannot publish `{destination}`: {why}")));
+                return Err(JobError::Invalid(format!(
+                    "cannot publish `{destination}`: {why}"
+                )));
             }
-            place::replace(&source, &target.parent, &target.name, |real| bounds.check(real))
-                .map_err(JobError::io(format!("publishing `{destination}`")))?;
+            place::replace(&source, &target.parent, &target.name, |real| {
+                bounds.check(real)
+            })
+            .map_err(JobError::io(format!("publishing `{destination}`")))?;
             written.push(destination);
         }
         Ok(written)
@@ -53,9 +65,15 @@ impl Engine<'_> {
     /// Whether published paths are in place (for `status`).
     pub fn published_paths_current(&self, index: usize, record: &RunRecord) -> Vec<String> {
         let stage = &self.plan.stages[index];
-        stage.stage.publishes().into_iter()
+        stage
+            .stage
+            .publishes()
+            .into_iter()
             .filter(|(inside, destination)| {
-                !self.same_content(&self.store.output_path(&record.output).join(inside), &self.plan.root.join(destination))
+                !self.same_content(
+                    &self.store.output_path(&record.output).join(inside),
+                    &self.plan.root.join(destination),
+                )
             })
             .map(|(_, destination)| destination)
             .collect()

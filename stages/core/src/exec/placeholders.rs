@@ -26,7 +26,10 @@ pub fn check_known(cmd: &[String]) -> Result<(), ParamError> {
     for (index, arg) in cmd.iter().enumerate() {
         let path = format!("cmd[{index}]");
         for name in scan(arg).map_err(|message| ParamError::new(&path, message))? {
-            let known = name == "out" || name.strip_prefix("inputs.").is_some_and(|input| !input.is_empty());
+            let known = name == "out"
+                || name
+                    .strip_prefix("inputs.")
+                    .is_some_and(|input| !input.is_empty());
             if !known {
                 return Err(ParamError::new(&path, format!("unknown placeholder `${{{name}}}` in argument `{arg}`"))
                     .with_hint("`exec` fills in `${out}` (its output folder) and `${inputs.NAME}` (an input's paths); \
@@ -42,19 +45,30 @@ pub fn check_known(cmd: &[String]) -> Result<(), ParamError> {
 pub fn check_inputs(cmd: &[String], inputs: &BTreeMap<String, usize>) -> Result<(), ParamError> {
     for (index, arg) in cmd.iter().enumerate() {
         for name in scan(arg).unwrap_or_default() {
-            let Some(input) = name.strip_prefix("inputs.") else { continue };
+            let Some(input) = name.strip_prefix("inputs.") else {
+                continue;
+            };
             if inputs.contains_key(input) {
                 continue;
             }
-            let declared: Vec<String> = inputs.keys().map(|name| format!("${{inputs.{name}}}")).collect();
+            let declared: Vec<String> = inputs
+                .keys()
+                .map(|name| format!("${{inputs.{name}}}"))
+                .collect();
             let hint = if inputs.is_empty() {
                 format!("this stage has no inputs: declare it, inputs = {{ {input} = \"...\" }}")
             } else {
-                format!("this stage's inputs: {}", inputs.keys().cloned().collect::<Vec<_>>().join(", "))
+                format!(
+                    "this stage's inputs: {}",
+                    inputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
             };
-            return Err(ParamError::new(format!("cmd[{index}]"), format!("`${{inputs.{input}}}` names no input of this stage"))
-                .with_hint(hint)
-                .with_choices(format!("${{inputs.{input}}}"), declared));
+            return Err(ParamError::new(
+                format!("cmd[{index}]"),
+                format!("`${{inputs.{input}}}` names no input of this stage"),
+            )
+            .with_hint(hint)
+            .with_choices(format!("${{inputs.{input}}}"), declared));
         }
     }
     Ok(())
@@ -70,12 +84,29 @@ mod tests {
 
     #[test]
     fn knows_out_and_inputs_only() {
-        assert!(check_known(&cmd(&["x", "${out}/a", "${inputs.data}", "--n=${inputs.b} ${out}"])).is_ok());
+        assert!(
+            check_known(&cmd(&[
+                "x",
+                "${out}/a",
+                "${inputs.data}",
+                "--n=${inputs.b} ${out}"
+            ]))
+            .is_ok()
+        );
         let error = check_known(&cmd(&["x", "a${foo}b"])).unwrap_err();
         assert_eq!(error.path, "cmd[1]");
-        assert!(error.message.contains("unknown placeholder `${foo}`"), "{}", error.message);
+        assert!(
+            error.message.contains("unknown placeholder `${foo}`"),
+            "{}",
+            error.message
+        );
         assert!(check_known(&cmd(&["x", "${inputs.}"])).is_err());
-        assert!(check_known(&cmd(&["x", "${out"])).unwrap_err().message.contains("unclosed"));
+        assert!(
+            check_known(&cmd(&["x", "${out"]))
+                .unwrap_err()
+                .message
+                .contains("unclosed")
+        );
     }
 
     #[test]

@@ -29,7 +29,9 @@ pub fn confine(command: &mut Command, inputs: &[PathBuf], out_dir: &Path) {
 /// The existing inputs to make read-only, as C strings prepared before the fork (the child may
 /// not allocate), none holding the output folder; none if there are too many.
 fn read_only_views(inputs: &[PathBuf], out_dir: &Path) -> Vec<CString> {
-    let out_dir = out_dir.canonicalize().unwrap_or_else(|_| out_dir.to_path_buf());
+    let out_dir = out_dir
+        .canonicalize()
+        .unwrap_or_else(|_| out_dir.to_path_buf());
     let mut views: Vec<PathBuf> = inputs
         .iter()
         .filter_map(|path| path.canonicalize().ok())
@@ -40,7 +42,10 @@ fn read_only_views(inputs: &[PathBuf], out_dir: &Path) -> Vec<CString> {
     if views.len() > MAX_READ_ONLY_VIEWS {
         return Vec::new();
     }
-    views.into_iter().filter_map(|path| CString::new(path.into_os_string().into_encoded_bytes()).ok()).collect()
+    views
+        .into_iter()
+        .filter_map(|path| CString::new(path.into_os_string().into_encoded_bytes()).ok())
+        .collect()
 }
 
 #[cfg(target_os = "linux")]
@@ -67,7 +72,13 @@ mod linux {
     fn die_with(engine: libc::pid_t) {
         // SAFETY: plain system calls on this process.
         unsafe {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
             if libc::getppid() != engine {
                 libc::kill(libc::getpid(), libc::SIGKILL);
             }
@@ -88,14 +99,34 @@ mod linux {
                 return;
             }
             let private = libc::MS_REC | libc::MS_PRIVATE;
-            if libc::mount(std::ptr::null(), root.as_ptr(), std::ptr::null(), private, std::ptr::null()) != 0 {
+            if libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                private,
+                std::ptr::null(),
+            ) != 0
+            {
                 return;
             }
             for view in views {
                 let path = view.as_ptr();
-                if libc::mount(path, path, std::ptr::null(), libc::MS_BIND | libc::MS_REC, std::ptr::null()) == 0 {
+                if libc::mount(
+                    path,
+                    path,
+                    std::ptr::null(),
+                    libc::MS_BIND | libc::MS_REC,
+                    std::ptr::null(),
+                ) == 0
+                {
                     let flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
-                    libc::mount(std::ptr::null(), path, std::ptr::null(), flags, std::ptr::null());
+                    libc::mount(
+                        std::ptr::null(),
+                        path,
+                        std::ptr::null(),
+                        flags,
+                        std::ptr::null(),
+                    );
                 }
             }
         }
@@ -108,13 +139,20 @@ mod tests {
 
     #[test]
     fn folders_holding_the_output_are_never_made_read_only() {
-        let dir = std::env::temp_dir().join(format!("pipeline-sandbox-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("pipeline-sandbox-test-{}", std::process::id()));
         let (data, out) = (dir.join("data"), dir.join("cache/staging/k/out"));
         std::fs::create_dir_all(&data).expect("data");
         std::fs::create_dir_all(&out).expect("out");
         let inputs = [data.clone(), dir.clone(), dir.join("missing"), data.clone()];
         let views = read_only_views(&inputs, &out);
-        let expected = CString::new(data.canonicalize().expect("data").into_os_string().into_encoded_bytes()).expect("path");
+        let expected = CString::new(
+            data.canonicalize()
+                .expect("data")
+                .into_os_string()
+                .into_encoded_bytes(),
+        )
+        .expect("path");
         std::fs::remove_dir_all(&dir).expect("clean up");
         assert_eq!(views, [expected]);
     }

@@ -27,19 +27,51 @@ fn archive(files: &[(&str, Vec<u8>)], folders: &[&str]) -> Vec<u8> {
 fn unpacks_into_a_folder_named_after_the_archive() {
     let image = bytes(150_000, 20);
     let json = br#"{"images": []}"#.to_vec();
-    let zip = archive(&[("images/v7w_1.jpg", image.clone()), ("dataset.json", json.clone())], &["images/", "empty/"]);
+    let zip = archive(
+        &[
+            ("images/v7w_1.jpg", image.clone()),
+            ("dataset.json", json.clone()),
+        ],
+        &["images/", "empty/"],
+    );
     let server = Server::start(vec![("/visual7w_images.zip", Route::file(zip))]);
     let out = tempfile::tempdir().unwrap();
-    let outcome = run(&format!("url = '{}'\nextract = true", server.url("/visual7w_images.zip")), out.path());
+    let outcome = run(
+        &format!(
+            "url = '{}'\nextract = true",
+            server.url("/visual7w_images.zip")
+        ),
+        out.path(),
+    );
     outcome.ok();
     assert_eq!(outcome.outputs, vec!["visual7w_images/".to_string()]);
-    let expected = ["visual7w_images/", "visual7w_images/dataset.json", "visual7w_images/empty/", "visual7w_images/images/", "visual7w_images/images/v7w_1.jpg"];
-    assert_eq!(listing(out.path()), expected.map(String::from).to_vec(), "the archive itself is not kept");
-    assert_eq!(std::fs::read(out.path().join("visual7w_images/images/v7w_1.jpg")).unwrap(), image);
-    assert_eq!(std::fs::read(out.path().join("visual7w_images/dataset.json")).unwrap(), json);
+    let expected = [
+        "visual7w_images/",
+        "visual7w_images/dataset.json",
+        "visual7w_images/empty/",
+        "visual7w_images/images/",
+        "visual7w_images/images/v7w_1.jpg",
+    ];
+    assert_eq!(
+        listing(out.path()),
+        expected.map(String::from).to_vec(),
+        "the archive itself is not kept"
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("visual7w_images/images/v7w_1.jpg")).unwrap(),
+        image
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("visual7w_images/dataset.json")).unwrap(),
+        json
+    );
     let phases = outcome.progress.phases.lock().unwrap().clone();
     let unpacked = (image.len() + json.len()) as u64;
-    assert_eq!(phases.last().unwrap(), &(unpacked, "bytes".to_string()), "unpacking is measured in bytes");
+    assert_eq!(
+        phases.last().unwrap(),
+        &(unpacked, "bytes".to_string()),
+        "unpacking is measured in bytes"
+    );
     assert_eq!(*outcome.progress.position.lock().unwrap(), unpacked);
 }
 
@@ -62,21 +94,38 @@ fn refuses_entries_that_escape_the_folder() {
             zip.start_file(name, options).unwrap();
             zip.write_all(b"evil").unwrap();
         }
-        let server = Server::start(vec![("/slip.zip", Route::file(zip.finish().unwrap().into_inner()))]);
+        let server = Server::start(vec![(
+            "/slip.zip",
+            Route::file(zip.finish().unwrap().into_inner()),
+        )]);
         let root = tempfile::tempdir().unwrap();
         let out = root.path().join("out");
         let url = server.url("/slip.zip");
         let error = run(&format!("url = '{url}'\nextract = true"), &out).error();
-        assert!(error.contains(&format!("entry `{name}` {why}")), "{name}: {error}");
+        assert!(
+            error.contains(&format!("entry `{name}` {why}")),
+            "{name}: {error}"
+        );
         assert!(error.contains(&url), "{error}");
-        assert!(listing(&out).is_empty(), "{name}: nothing is unpacked, not even the safe entry: {:?}", listing(&out));
-        assert_eq!(listing(root.path()), vec!["out/".to_string()], "{name}: nothing lands beside the output");
+        assert!(
+            listing(&out).is_empty(),
+            "{name}: nothing is unpacked, not even the safe entry: {:?}",
+            listing(&out)
+        );
+        assert_eq!(
+            listing(root.path()),
+            vec!["out/".to_string()],
+            "{name}: nothing lands beside the output"
+        );
     }
 }
 
 #[test]
 fn a_truncated_archive_is_an_error() {
-    let zip = archive(&[("a.bin", bytes(80_000, 21)), ("b.bin", bytes(80_000, 22))], &[]);
+    let zip = archive(
+        &[("a.bin", bytes(80_000, 21)), ("b.bin", bytes(80_000, 22))],
+        &[],
+    );
     let truncated = zip[..zip.len() * 2 / 3].to_vec();
     let server = Server::start(vec![("/cut.zip", Route::file(truncated))]);
     let out = tempfile::tempdir().unwrap();
@@ -99,7 +148,11 @@ fn a_damaged_entry_is_an_error() {
     }
     let server = Server::start(vec![("/bad.zip", Route::file(zip))]);
     let out = tempfile::tempdir().unwrap();
-    let error = run(&format!("url = '{}'\nextract = true", server.url("/bad.zip")), out.path()).error();
+    let error = run(
+        &format!("url = '{}'\nextract = true", server.url("/bad.zip")),
+        out.path(),
+    )
+    .error();
     assert!(error.contains("entry `data.bin`"), "{error}");
     assert!(error.contains("not a complete zip archive"), "{error}");
 }
@@ -117,11 +170,26 @@ fn a_run_killed_while_unpacking_is_finished_without_refetching() {
     std::fs::write(hidden.join("again.zip"), &zip).unwrap();
     std::fs::create_dir_all(out.path().join("again/images")).unwrap();
     std::fs::write(out.path().join("again/images/stale.jpg"), b"half").unwrap();
-    let outcome = run(&format!("url = '{}'\nextract = true", server.url("/again.zip")), out.path());
+    let outcome = run(
+        &format!("url = '{}'\nextract = true", server.url("/again.zip")),
+        out.path(),
+    );
     outcome.ok();
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].range.as_deref(), Some(format!("bytes={}-", zip.len()).as_str()), "only asks for what is missing");
-    assert_eq!(listing(out.path()), ["again/", "again/images/", "again/images/v7w_9.jpg"].map(String::from).to_vec());
-    assert_eq!(std::fs::read(out.path().join("again/images/v7w_9.jpg")).unwrap(), image);
+    assert_eq!(
+        requests[0].range.as_deref(),
+        Some(format!("bytes={}-", zip.len()).as_str()),
+        "only asks for what is missing"
+    );
+    assert_eq!(
+        listing(out.path()),
+        ["again/", "again/images/", "again/images/v7w_9.jpg"]
+            .map(String::from)
+            .to_vec()
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("again/images/v7w_9.jpg")).unwrap(),
+        image
+    );
 }

@@ -11,27 +11,54 @@ fn plain_download_writes_the_file_and_reports_bytes() {
     let body = bytes(700_000, 1);
     let server = Server::start(vec![("/data/train.bin", Route::file(body.clone()))]);
     let out = tempfile::tempdir().unwrap();
-    let outcome = run(&format!("url = '{}'", server.url("/data/train.bin")), out.path());
+    let outcome = run(
+        &format!("url = '{}'", server.url("/data/train.bin")),
+        out.path(),
+    );
     outcome.ok();
     assert_eq!(outcome.outputs, vec!["train.bin".to_string()]);
-    assert_eq!(listing(out.path()), vec!["train.bin".to_string()], "nothing but the file is left");
+    assert_eq!(
+        listing(out.path()),
+        vec!["train.bin".to_string()],
+        "nothing but the file is left"
+    );
     assert_eq!(std::fs::read(out.path().join("train.bin")).unwrap(), body);
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].range, None, "a fresh download asks for the whole file");
+    assert_eq!(
+        requests[0].range, None,
+        "a fresh download asks for the whole file"
+    );
     let phases = outcome.progress.phases.lock().unwrap().clone();
-    assert_eq!(phases[0], (body.len() as u64, "bytes".to_string()), "the transfer is measured in bytes");
-    assert!(outcome.log.contains("blake3:"), "the log offers a checksum to pin:\n{}", outcome.log);
+    assert_eq!(
+        phases[0],
+        (body.len() as u64, "bytes".to_string()),
+        "the transfer is measured in bytes"
+    );
+    assert!(
+        outcome.log.contains("blake3:"),
+        "the log offers a checksum to pin:\n{}",
+        outcome.log
+    );
 }
 
 #[test]
 fn file_parameter_names_the_output() {
     let server = Server::start(vec![("/download", Route::file(b"payload".to_vec()))]);
     let out = tempfile::tempdir().unwrap();
-    let outcome = run(&format!("url = '{}?id=3'\nfile = 'named.txt'", server.url("/download")), out.path());
+    let outcome = run(
+        &format!(
+            "url = '{}?id=3'\nfile = 'named.txt'",
+            server.url("/download")
+        ),
+        out.path(),
+    );
     outcome.ok();
     assert_eq!(listing(out.path()), vec!["named.txt".to_string()]);
-    assert_eq!(std::fs::read(out.path().join("named.txt")).unwrap(), b"payload");
+    assert_eq!(
+        std::fs::read(out.path().join("named.txt")).unwrap(),
+        b"payload"
+    );
 }
 
 #[test]
@@ -43,15 +70,38 @@ fn resumes_with_a_range_request_after_a_dropped_connection() {
     let out = tempfile::tempdir().unwrap();
     // The checksum is hashed as bytes arrive: it must cover both attempts exactly once.
     let checksum = format!("blake3:{}", blake3::hash(&body).to_hex());
-    let outcome = run(&format!("url = '{}'\nchecksum = '{checksum}'", server.url("/big.bin")), out.path());
+    let outcome = run(
+        &format!(
+            "url = '{}'\nchecksum = '{checksum}'",
+            server.url("/big.bin")
+        ),
+        out.path(),
+    );
     outcome.ok();
-    assert_eq!(std::fs::read(out.path().join("big.bin")).unwrap(), body, "the resumed file is whole and right");
+    assert_eq!(
+        std::fs::read(out.path().join("big.bin")).unwrap(),
+        body,
+        "the resumed file is whole and right"
+    );
     let requests = server.requests();
     assert_eq!(requests.len(), 2, "one cut attempt, one resumed attempt");
     assert_eq!(requests[0].range, None);
-    assert_eq!(requests[1].range.as_deref(), Some(format!("bytes={half}-").as_str()));
-    assert!(requests[1].if_range.is_some(), "the resumed request names the version it continues");
-    assert!(outcome.log.contains(&format!("resuming `{}` at byte {half}", server.url("/big.bin"))), "{}", outcome.log);
+    assert_eq!(
+        requests[1].range.as_deref(),
+        Some(format!("bytes={half}-").as_str())
+    );
+    assert!(
+        requests[1].if_range.is_some(),
+        "the resumed request names the version it continues"
+    );
+    assert!(
+        outcome.log.contains(&format!(
+            "resuming `{}` at byte {half}",
+            server.url("/big.bin")
+        )),
+        "{}",
+        outcome.log
+    );
 }
 
 #[test]
@@ -59,9 +109,15 @@ fn keeps_going_over_a_link_that_drops_again_and_again() {
     // Every answer stops after 30 kB: each attempt brings new bytes, so the failure count keeps
     // starting over and the download completes although there are more cuts than `retries`.
     let body = bytes(200_000, 3);
-    let server = Server::start(vec![("/flaky.bin", Route::file(body.clone()).cut(30_000, usize::MAX))]);
+    let server = Server::start(vec![(
+        "/flaky.bin",
+        Route::file(body.clone()).cut(30_000, usize::MAX),
+    )]);
     let out = tempfile::tempdir().unwrap();
-    let outcome = run(&format!("url = '{}'\nretries = 1", server.url("/flaky.bin")), out.path());
+    let outcome = run(
+        &format!("url = '{}'\nretries = 1", server.url("/flaky.bin")),
+        out.path(),
+    );
     outcome.ok();
     assert_eq!(std::fs::read(out.path().join("flaky.bin")).unwrap(), body);
     assert_eq!(server.requests().len(), body.len().div_ceil(30_000));
@@ -75,9 +131,19 @@ fn starts_over_when_the_server_ignores_range() {
     let out = tempfile::tempdir().unwrap();
     // Starting over resets the running checksum too.
     let checksum = format!("blake3:{}", blake3::hash(&body).to_hex());
-    let outcome = run(&format!("url = '{}'\nchecksum = '{checksum}'", server.url("/norange.bin")), out.path());
+    let outcome = run(
+        &format!(
+            "url = '{}'\nchecksum = '{checksum}'",
+            server.url("/norange.bin")
+        ),
+        out.path(),
+    );
     outcome.ok();
-    assert_eq!(std::fs::read(out.path().join("norange.bin")).unwrap(), body, "no bytes doubled or lost");
+    assert_eq!(
+        std::fs::read(out.path().join("norange.bin")).unwrap(),
+        body,
+        "no bytes doubled or lost"
+    );
     assert!(outcome.log.contains("starting over"), "{}", outcome.log);
 }
 
@@ -111,7 +177,14 @@ fn not_found_fails_at_once_with_the_url_and_status() {
 fn a_silent_server_times_out() {
     let server = Server::start(vec![("/slow", Route::silent())]);
     let out = tempfile::tempdir().unwrap();
-    let error = run(&format!("url = '{}'\ntimeout_s = 1\nretries = 0", server.url("/slow")), out.path()).error();
+    let error = run(
+        &format!(
+            "url = '{}'\ntimeout_s = 1\nretries = 0",
+            server.url("/slow")
+        ),
+        out.path(),
+    )
+    .error();
     assert!(error.contains("silent for 1s"), "{error}");
 }
 
@@ -124,14 +197,30 @@ fn a_failed_run_is_resumed_by_the_next_run() {
     let server = Server::start(vec![("/part.bin", Route::file(body.clone()).cut(third, 1))]);
     let out = tempfile::tempdir().unwrap();
     // The second run hashes what the first one left, then what it receives.
-    let sha: String = sha2::Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
-    let params = format!("url = '{}'\nretries = 0\nchecksum = 'sha256:{sha}'", server.url("/part.bin"));
+    let sha: String = sha2::Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let params = format!(
+        "url = '{}'\nretries = 0\nchecksum = 'sha256:{sha}'",
+        server.url("/part.bin")
+    );
     let error = run(&params, out.path()).error();
-    assert!(error.contains(&format!("The {third} bytes received are kept")), "{error}");
+    assert!(
+        error.contains(&format!("The {third} bytes received are kept")),
+        "{error}"
+    );
     let outcome = run(&params, out.path());
     outcome.ok();
-    assert!(outcome.log.contains(&format!("{third} bytes already here")), "{}", outcome.log);
-    assert_eq!(server.requests()[1].range.as_deref(), Some(format!("bytes={third}-").as_str()));
+    assert!(
+        outcome.log.contains(&format!("{third} bytes already here")),
+        "{}",
+        outcome.log
+    );
+    assert_eq!(
+        server.requests()[1].range.as_deref(),
+        Some(format!("bytes={third}-").as_str())
+    );
     assert_eq!(std::fs::read(out.path().join("part.bin")).unwrap(), body);
     assert_eq!(listing(out.path()), vec!["part.bin".to_string()]);
 }

@@ -17,13 +17,22 @@ fn copies_a_local_file_and_checks_its_checksum() {
     let source = source_dir.path().join("my data.bin");
     let body = bytes(600_000, 30);
     std::fs::write(&source, &body).unwrap();
-    let sha: String = sha2::Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+    let sha: String = sha2::Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let out = tempfile::tempdir().unwrap();
-    let outcome = run(&format!("url = '{}'\nchecksum = 'sha256:{sha}'", file_url(&source)), out.path());
+    let outcome = run(
+        &format!("url = '{}'\nchecksum = 'sha256:{sha}'", file_url(&source)),
+        out.path(),
+    );
     outcome.ok();
     assert_eq!(listing(out.path()), vec!["my data.bin".to_string()]);
     assert_eq!(std::fs::read(out.path().join("my data.bin")).unwrap(), body);
-    assert_eq!(outcome.progress.phases.lock().unwrap()[0], (body.len() as u64, "bytes".to_string()));
+    assert_eq!(
+        outcome.progress.phases.lock().unwrap()[0],
+        (body.len() as u64, "bytes".to_string())
+    );
 }
 
 #[test]
@@ -44,7 +53,15 @@ fn a_cancelled_run_stops_without_output() {
     let out = tempfile::tempdir().unwrap();
     let cancel = CancelToken::new();
     cancel.cancel();
-    let outcome = run_with(&format!("url = '{}'", file_url(&source)), out.path(), &cancel);
-    assert!(matches!(outcome.result, Err(StageError::Cancelled)), "{:?}", outcome.result);
+    let outcome = run_with(
+        &format!("url = '{}'", file_url(&source)),
+        out.path(),
+        &cancel,
+    );
+    assert!(
+        matches!(outcome.result, Err(StageError::Cancelled)),
+        "{:?}",
+        outcome.result
+    );
     assert!(!out.path().join("a.bin").exists());
 }

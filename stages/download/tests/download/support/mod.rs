@@ -66,8 +66,13 @@ pub fn run(params: &str, out_dir: &Path) -> Outcome {
 
 pub fn run_with(params: &str, out_dir: &Path, cancel: &CancelToken) -> Outcome {
     let value: toml::Value = toml::from_str(params).expect("test parameters are TOML");
-    let kind = pipeline_stages_download::stages().into_iter().find(|s| s.kind() == "download").expect("registered");
-    let stage = kind.prepare(value).unwrap_or_else(|e| panic!("parameters refused: {} {}", e.path, e.message));
+    let kind = pipeline_stages_download::stages()
+        .into_iter()
+        .find(|s| s.kind() == "download")
+        .expect("registered");
+    let stage = kind
+        .prepare(value)
+        .unwrap_or_else(|e| panic!("parameters refused: {} {}", e.path, e.message));
     std::fs::create_dir_all(out_dir).unwrap();
     let progress = Recorder::default();
     let mut log = Vec::new();
@@ -86,15 +91,24 @@ pub fn run_with(params: &str, out_dir: &Path, cancel: &CancelToken) -> Outcome {
         };
         stage.run(&mut ctx)
     };
-    Outcome { result, log: String::from_utf8_lossy(&log).into_owned(), progress, outputs: stage.outputs() }
+    Outcome {
+        result,
+        log: String::from_utf8_lossy(&log).into_owned(),
+        progress,
+        outputs: stage.outputs(),
+    }
 }
 
 /// `len` bytes that differ from position to position (no run of equal bytes hides an offset bug).
 pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (state >> 33) as u8
         })
         .collect()
@@ -109,10 +123,16 @@ pub fn listing(dir: &Path) -> Vec<String> {
 }
 
 fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path: PathBuf = entry.path();
-        let relative = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        let relative = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if path.is_dir() {
             found.push(format!("{relative}/"));
             walk(root, &path, found);

@@ -41,7 +41,10 @@ impl Route {
     }
 
     pub fn status(status: u16) -> Route {
-        Route { status, ..Route::file(Vec::new()) }
+        Route {
+            status,
+            ..Route::file(Vec::new())
+        }
     }
 
     /// Cuts the first `cuts` answers after `after` body bytes.
@@ -57,7 +60,10 @@ impl Route {
     }
 
     pub fn silent() -> Route {
-        Route { silent: true, ..Route::file(Vec::new()) }
+        Route {
+            silent: true,
+            ..Route::file(Vec::new())
+        }
     }
 
     fn etag(&self) -> String {
@@ -83,7 +89,12 @@ impl Server {
     pub fn start(routes: Vec<(&str, Route)>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
-        let routes: Arc<HashMap<String, Route>> = Arc::new(routes.into_iter().map(|(p, r)| (p.to_string(), r)).collect());
+        let routes: Arc<HashMap<String, Route>> = Arc::new(
+            routes
+                .into_iter()
+                .map(|(p, r)| (p.to_string(), r))
+                .collect(),
+        );
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
         std::thread::spawn(move || {
@@ -105,7 +116,9 @@ impl Server {
 }
 
 fn serve(stream: TcpStream, routes: &HashMap<String, Route>, log: &Mutex<Vec<Seen>>) {
-    let Some(seen) = read_request(&stream) else { return };
+    let Some(seen) = read_request(&stream) else {
+        return;
+    };
     log.lock().unwrap().push(seen.clone());
     let mut stream = stream;
     let Some(route) = routes.get(&seen.path) else {
@@ -117,7 +130,15 @@ fn serve(stream: TcpStream, routes: &HashMap<String, Route>, log: &Mutex<Vec<See
         return;
     }
     if route.status != 200 {
-        let line = format!("{} {}", route.status, if route.status == 404 { "Not Found" } else { "Error" });
+        let line = format!(
+            "{} {}",
+            route.status,
+            if route.status == 404 {
+                "Not Found"
+            } else {
+                "Error"
+            }
+        );
         let _ = respond(&mut stream, &line, &[], b"error page\n", None);
         return;
     }
@@ -127,26 +148,54 @@ fn serve(stream: TcpStream, routes: &HashMap<String, Route>, log: &Mutex<Vec<See
 fn answer_file(stream: &mut TcpStream, route: &Route, seen: &Seen) {
     let len = route.body.len();
     let etag = route.etag();
-    let start = seen.range.as_deref().filter(|_| route.ranges).and_then(range_start);
+    let start = seen
+        .range
+        .as_deref()
+        .filter(|_| route.ranges)
+        .and_then(range_start);
     let fresh = seen.if_range.as_deref().is_none_or(|v| v == etag);
-    let cut = route.cut_after.filter(|_| route.cut_count.fetch_add(1, Ordering::SeqCst) < route.cuts);
+    let cut = route
+        .cut_after
+        .filter(|_| route.cut_count.fetch_add(1, Ordering::SeqCst) < route.cuts);
     let etag_header = ("ETag", etag.clone());
     match start {
         Some(start) if fresh && start >= len => {
-            let _ = respond(stream, "416 Range Not Satisfiable", &[("Content-Range", format!("bytes */{len}"))], b"", None);
+            let _ = respond(
+                stream,
+                "416 Range Not Satisfiable",
+                &[("Content-Range", format!("bytes */{len}"))],
+                b"",
+                None,
+            );
         }
         Some(start) if fresh => {
             let range = ("Content-Range", format!("bytes {start}-{}/{len}", len - 1));
-            let _ = respond(stream, "206 Partial Content", &[range, etag_header], &route.body[start..], cut);
+            let _ = respond(
+                stream,
+                "206 Partial Content",
+                &[range, etag_header],
+                &route.body[start..],
+                cut,
+            );
         }
         _ => {
-            let _ = respond(stream, "200 OK", &[etag_header, ("Accept-Ranges", "bytes".into())], &route.body, cut);
+            let _ = respond(
+                stream,
+                "200 OK",
+                &[etag_header, ("Accept-Ranges", "bytes".into())],
+                &route.body,
+                cut,
+            );
         }
     }
 }
 
 fn range_start(value: &str) -> Option<usize> {
-    value.strip_prefix("bytes=")?.strip_suffix('-')?.parse().ok()
+    value
+        .strip_prefix("bytes=")?
+        .strip_suffix('-')?
+        .parse()
+        .ok()
 }
 
 fn read_request(stream: &TcpStream) -> Option<Seen> {
@@ -168,12 +217,25 @@ fn read_request(stream: &TcpStream) -> Option<Seen> {
             _ => {}
         }
     }
-    Some(Seen { path, range, if_range })
+    Some(Seen {
+        path,
+        range,
+        if_range,
+    })
 }
 
 /// Sends a full `Content-Length` but, with `cut`, only that many body bytes before closing.
-fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8], cut: Option<usize>) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+    cut: Option<usize>,
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
