@@ -16,6 +16,7 @@ pub mod predict;
 pub mod saved_model;
 pub mod schedule;
 pub mod score;
+pub mod seeded;
 pub mod step_stats;
 pub mod train;
 pub mod trainer;

@@ -9,7 +9,6 @@ use std::time::Instant;
 use beit3::{LoadOptions, VqaConfig, VqaModel, load_checkpoint, one_graph_at_a_time};
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsAccumulator, GradientsParams};
-use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use pipeline_api::{StageContext, StageError};
 use pipeline_stages_images::PackedImages;
@@ -26,6 +25,7 @@ use crate::optim::{AdamWSettings, GroupRule, GroupedAdamW, clip_global_norm};
 use crate::saved_model::{self, MODEL_FILE, ModelInfo};
 use crate::schedule::WarmupCosine;
 use crate::score::score;
+use crate::seeded::{seeded_model, with_rng_lock};
 use crate::step_stats::{StepMeta, StepStats};
 use crate::train::{Keep, TrainParams};
 
@@ -496,42 +496,6 @@ impl<B: AutodiffBackend> Session<B> {
         }
         self.write_reports(job, ctx)?;
         checkpoint::remove_all(out)
-    }
-}
-
-/// Runs `f` holding the lock on Burn's per-process random generator (see [`seeded_model`]).
-fn with_rng_lock<T>(f: impl FnOnce() -> T) -> T {
-    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = RNG
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    f()
-}
-
-/// Burn's CPU backend draws from one random generator per process, and parameters are initialised
-/// on first use: stages training at once would interleave their draws. Seeding and initialising
-/// every parameter under one lock (which the per-epoch reseeding also takes) makes the initial
-/// weights a function of the seed alone.
-fn seeded_model<B: AutodiffBackend>(
-    config: &VqaConfig,
-    seed: u64,
-    device: &B::Device,
-) -> Result<VqaModel<B>, StageError> {
-    with_rng_lock(|| {
-        B::seed(device, seed);
-        let model =
-            VqaModel::<B>::new(config, device).map_err(|e| StageError::failed(e.to_string()))?;
-        model.visit(&mut Materialise);
-        Ok(model)
-    })
-}
-
-/// Touches every parameter, which initialises the lazy ones.
-struct Materialise;
-
-impl<B: Backend> burn::module::ModuleVisitor<B> for Materialise {
-    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
-        let _ = param.val();
     }
 }
 
