@@ -174,7 +174,7 @@ fn parse_entries(bytes: &[u8]) -> HashMap<PathBuf, (StatKey, blake3::Hash)> {
 }
 
 fn parse_entry(rest: &mut &[u8]) -> Option<(PathBuf, (StatKey, blake3::Hash))> {
-    fn take<'a, const N: usize>(rest: &mut &'a [u8]) -> Option<[u8; N]> {
+    fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
         let (head, tail) = rest.split_at_checked(N)?;
         *rest = tail;
         head.try_into().ok()

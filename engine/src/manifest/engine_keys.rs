@@ -5,8 +5,16 @@
 use crate::manifest::diagnostics::{Diagnostic, Diagnostics, SourceFile};
 use crate::manifest::value::SValue;
 
-/// Each engine key with the type it takes, as a message names it, and an example.
-const TYPES: [(&str, &str, &str, fn(&SValue) -> bool); 2] = [
+/// An engine key, the type it takes as a message names it, an example, and the test of a value.
+type KeyType = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&SValue) -> bool,
+);
+
+/// Each engine key with the type it takes.
+const TYPES: [KeyType; 2] = [
     (
         "resources",
         "a table",

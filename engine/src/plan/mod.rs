@@ -413,22 +413,23 @@ impl Builder<'_> {
                     return Vec::new();
                 };
                 for &target in &targets {
-                    if let Some(Some(declared)) = outputs.get(target) {
-                        if !subpath.is_empty() && !declares(declared, &subpath) {
-                            let list = if declared.is_empty() {
-                                "none".to_string()
-                            } else {
-                                declared.join(", ")
-                            };
-                            self.error(
-                                value.span.clone(),
-                                format!(
-                                    "stage `{}` declares no output `{subpath}`",
-                                    instances[target].name
-                                ),
-                            )
-                            .hint = Some(format!("its declared outputs: {list}"));
-                        }
+                    if let Some(Some(declared)) = outputs.get(target)
+                        && !subpath.is_empty()
+                        && !declares(declared, &subpath)
+                    {
+                        let list = if declared.is_empty() {
+                            "none".to_string()
+                        } else {
+                            declared.join(", ")
+                        };
+                        self.error(
+                            value.span.clone(),
+                            format!(
+                                "stage `{}` declares no output `{subpath}`",
+                                instances[target].name
+                            ),
+                        )
+                        .hint = Some(format!("its declared outputs: {list}"));
                     }
                 }
                 targets

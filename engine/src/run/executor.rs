@@ -378,13 +378,12 @@ impl<'e, 'p> Scheduler<'e, 'p> {
             _ => format!("done    {} in {seconds:.1}s ({short})", self.name(index)),
         };
         self.reporter.line(&verb);
-        if remember {
-            if let Err(error) = self.engine.store.set_last(&self.engine.pipeline_id, record) {
-                tracing::warn!(
-                    "could not remember the last run of `{}`: {error}",
-                    self.name(index)
-                );
-            }
+        if remember && let Err(error) = self.engine.store.set_last(&self.engine.pipeline_id, record)
+        {
+            tracing::warn!(
+                "could not remember the last run of `{}`: {error}",
+                self.name(index)
+            );
         }
         // Most stages publish nothing: they need no look at the project's folders.
         let publishes = !self.engine.plan.stages[index].stage.publishes().is_empty();

@@ -209,10 +209,10 @@ impl Engine<'_> {
             .store
             .lock(&prepared.key, on_wait)
             .map_err(JobError::io("taking the stage lock"))?;
-        if !prepared.force {
-            if let Some(record) = self.lookup(&prepared.key) {
-                return Ok((record, false));
-            }
+        if !prepared.force
+            && let Some(record) = self.lookup(&prepared.key)
+        {
+            return Ok((record, false));
         }
         let attempt = self.attempt_folder(stage, &prepared.key)?;
         let out_dir = attempt.join("out");

@@ -30,26 +30,6 @@ pub fn check_relative(path: &str) -> Result<(), RelPathError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refuses_escapes() {
-        assert!(check_relative("a/b.txt").is_ok());
-        assert!(check_relative("dir/").is_ok());
-        assert_eq!(check_relative(""), Err(RelPathError::Empty));
-        assert!(matches!(
-            check_relative("/etc/passwd"),
-            Err(RelPathError::Absolute(_))
-        ));
-        assert!(matches!(
-            check_relative("a/../../x"),
-            Err(RelPathError::ParentDir(_))
-        ));
-    }
-}
-
 /// Copies a file, or a folder with everything below it, to `to` (which must not exist yet).
 /// Copied files are left writable even when the source is read-only.
 pub fn copy_path(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -75,6 +55,26 @@ fn make_owner_writable(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)?.permissions().mode();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode | 0o200))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_escapes() {
+        assert!(check_relative("a/b.txt").is_ok());
+        assert!(check_relative("dir/").is_ok());
+        assert_eq!(check_relative(""), Err(RelPathError::Empty));
+        assert!(matches!(
+            check_relative("/etc/passwd"),
+            Err(RelPathError::Absolute(_))
+        ));
+        assert!(matches!(
+            check_relative("a/../../x"),
+            Err(RelPathError::ParentDir(_))
+        ));
+    }
 }
 
 #[cfg(not(unix))]

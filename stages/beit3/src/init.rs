@@ -52,7 +52,7 @@ pub fn zeros_param<B: Backend, const D: usize>(
     shape: [usize; D],
     device: &B::Device,
 ) -> Param<Tensor<B, D>> {
-    burn::nn::Initializer::Zeros.init(shape, device)
+    nn::Initializer::Zeros.init(shape, device)
 }
 
 /// A Linear layer initialised as the reference's `_init_weights`: weight trunc-normal(0.02), bias 0.

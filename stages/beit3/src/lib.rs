@@ -2,8 +2,14 @@
 //!
 //! The multiway encoder (vision expert A, text expert B, joint attention), the VQA pooler and
 //! head, the loader for the official PyTorch checkpoints (with the 224 → S position-table
-//! interpolation), Burn-format and safetensors saving, and an exact parameter count. The layout
-//! follows `shared/reference/beit3.md`; module field names are the checkpoint key names.
+//! interpolation), Burn-format and safetensors saving, and an exact parameter count.
+//!
+//! The model is BEiT-3 (Wang et al., "Image as a Foreign Language: BEiT Pretraining for All
+//! Vision and Vision-Language Tasks", arXiv:2208.10442). The layout follows the upstream
+//! implementation: torchscale's `BEiT3` for the multiway backbone and microsoft/unilm's
+//! `beit3/modeling_finetune.py` (`BEiT3ForVisualQuestionAnswering`) for the pooler and head, so
+//! module field names are the official checkpoints' key names. Parity with that code is tested
+//! against fixtures made by `tests/fixtures/beit3/make_fixtures.py`.
 //!
 //! ```no_run
 //! use beit3::{Beit3Config, HeadTask, LoadOptions, VqaConfig, VqaModel, load_checkpoint};

@@ -38,7 +38,9 @@ fn narrow_head<Bk: Backend>(model: &mut VqaModel<Bk>, outputs: usize) {
     let [d_in, _] = weight.dims();
     fc2.weight = Param::from_tensor(weight.slice([0..d_in, 0..outputs]).detach());
     let bias = fc2.bias.take().expect("head.3 has a bias");
-    fc2.bias = Some(Param::from_tensor(bias.val().slice([0..outputs]).detach()));
+    fc2.bias = Some(Param::from_tensor(
+        bias.val().narrow(0, 0, outputs).detach(),
+    ));
 }
 
 /// The first `outputs` columns of a reference `[B, C]` tensor.

@@ -1,4 +1,4 @@
-//! Parameter counts of the full-size models equal the reference exactly (beit3.md §8).
+//! Parameter counts of the full-size models equal those of the reference implementation exactly.
 //! The models are built lazily: counting allocates none of their weights.
 
 mod common;

@@ -78,8 +78,7 @@ fn a_file_without_weights_names_its_top_level_keys() {
     };
     let device = Default::default();
     let err = load_vqa::<B>(&config(HeadTask::Joint), &path, &options, &device)
-        .err()
-        .expect("no `state_dict` entry")
+        .expect_err("no `state_dict` entry")
         .to_string();
     for wanted in ["state_dict", "\"model\"", "\"optimizer\"", "joint.pth"] {
         assert!(err.contains(wanted), "{wanted} not in: {err}");

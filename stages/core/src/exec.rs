@@ -157,15 +157,14 @@ fn join_ids(ids: &[u32]) -> String {
 fn expand_args(cmd: &[String], ctx: &StageContext<'_>) -> Result<Vec<String>, StageError> {
     let mut args = Vec::with_capacity(cmd.len());
     for arg in cmd {
-        if let Some(name) = arg
+        let whole = arg
             .strip_prefix("${inputs.")
             .and_then(|r| r.strip_suffix('}'))
-        {
-            if !name.contains('}') {
-                let paths = ctx.input_list(name)?;
-                args.extend(paths.iter().map(|p| p.display().to_string()));
-                continue;
-            }
+            .filter(|name| !name.contains('}'));
+        if let Some(name) = whole {
+            let paths = ctx.input_list(name)?;
+            args.extend(paths.iter().map(|p| p.display().to_string()));
+            continue;
         }
         args.push(expand_embedded(arg, ctx)?);
     }

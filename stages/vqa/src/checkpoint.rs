@@ -115,13 +115,16 @@ pub fn latest_state(out_dir: &Path) -> Result<Option<(TrainState, PathBuf)>, Sta
     Ok(Some((state, path)))
 }
 
+/// A model with its optimizer, as a checkpoint restores them.
+pub type Restored<B> = (VqaModel<B>, GroupedAdamW<VqaModel<B>, B>);
+
 /// Loads the model and optimizer of the checkpoint at `path` into fresh ones.
 pub fn restore<B: AutodiffBackend>(
     path: &Path,
     model: VqaModel<B>,
     optimizer: GroupedAdamW<VqaModel<B>, B>,
     device: &B::Device,
-) -> Result<(VqaModel<B>, GroupedAdamW<VqaModel<B>, B>), StageError> {
+) -> Result<Restored<B>, StageError> {
     let model_path = path.join(MODEL);
     let model = model
         .load_file(&model_path, &recorder(), device)

@@ -49,10 +49,10 @@ impl GroupRule {
         if embeddings.iter().any(|prefix| path.starts_with(prefix)) {
             return 0;
         }
-        if let Some(rest) = path.strip_prefix("beit3.encoder.layers.") {
-            if let Some(Ok(i)) = rest.split('.').next().map(str::parse::<usize>) {
-                return (i + 1).min(self.depth + 1);
-            }
+        if let Some(rest) = path.strip_prefix("beit3.encoder.layers.")
+            && let Some(Ok(i)) = rest.split('.').next().map(str::parse::<usize>)
+        {
+            return (i + 1).min(self.depth + 1);
         }
         self.depth + 1
     }

@@ -214,7 +214,8 @@ impl TrainParams {
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ParamError::new(*name, "must be at least 1"));
         }
-        if !(self.lr > 0.0 && self.lr < 1.0) || !(0.0..=self.lr).contains(&self.min_lr) {
+        let ordered = self.lr > 0.0 && self.lr < 1.0 && (0.0..=self.lr).contains(&self.min_lr);
+        if !ordered {
             return Err(ParamError::new("lr", "needs 0 < min_lr <= lr < 1"));
         }
         if !(0.0..=self.epochs as f64).contains(&self.warmup_epochs) {

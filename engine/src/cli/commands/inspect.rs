@@ -146,13 +146,13 @@ pub fn explain(
 }
 
 pub fn stages(args: &StagesArgs, registry: &Registry) -> Result<ExitCode, CliError> {
-    if let Some(kind) = &args.kind {
-        if registry.get(kind).is_none() {
-            return Err(CliError::Usage(format!(
-                "no stage kind `{kind}`; kinds: {}",
-                registry.kinds().collect::<Vec<_>>().join(", ")
-            )));
-        }
+    if let Some(kind) = &args.kind
+        && registry.get(kind).is_none()
+    {
+        return Err(CliError::Usage(format!(
+            "no stage kind `{kind}`; kinds: {}",
+            registry.kinds().collect::<Vec<_>>().join(", ")
+        )));
     }
     let selected: Vec<_> = registry
         .iter()

@@ -585,7 +585,7 @@ impl Machine<'_> {
 }
 
 fn pairs(items: Vec<Id>) -> Result<Vec<(Id, Id)>, PickleError> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return error("a dict with an odd number of items: the file is corrupt");
     }
     Ok(items.chunks(2).map(|c| (c[0], c[1])).collect())

@@ -51,7 +51,7 @@ impl Charsmap {
             .and_then(|b| b.try_into().ok())
             .ok_or("precompiled_charsmap is shorter than its 4-byte header")?;
         let trie_size = u32::from_le_bytes(size_bytes) as usize;
-        if trie_size % 4 != 0 || trie_size == 0 || 4 + trie_size > blob.len() {
+        if !trie_size.is_multiple_of(4) || trie_size == 0 || 4 + trie_size > blob.len() {
             return Err(format!(
                 "precompiled_charsmap declares a trie of {trie_size} bytes in a blob of {} bytes",
                 blob.len()

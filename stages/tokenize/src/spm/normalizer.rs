@@ -85,12 +85,11 @@ impl SpmNormalizer {
     /// spm `NormalizePrefix`: the rewrite of the longest charsmap key at the start of `input`, or
     /// its first char unchanged; and the number of bytes consumed.
     fn prefix<'a>(&'a self, input: &'a str) -> (&'a str, usize) {
-        if let Some(map) = &self.charsmap {
-            if let Some((len, replacement)) = map.longest_prefix(input.as_bytes()) {
-                if input.is_char_boundary(len) {
-                    return (replacement, len);
-                }
-            }
+        if let Some(map) = &self.charsmap
+            && let Some((len, replacement)) = map.longest_prefix(input.as_bytes())
+            && input.is_char_boundary(len)
+        {
+            return (replacement, len);
         }
         let len = input.chars().next().map_or(0, char::len_utf8);
         (&input[..len], len)

@@ -129,6 +129,6 @@ fn assign_splits(spec: &PlanSpec) -> Vec<usize> {
             }
         })
         .collect();
-    Rng::new(spec.seed ^ 0x5_911_7).shuffle(&mut splits);
+    Rng::new(spec.seed ^ 0x0005_9117).shuffle(&mut splits);
     splits
 }
