@@ -51,6 +51,8 @@ impl std::fmt::Display for ParamError {
     }
 }
 
+impl std::error::Error for ParamError {}
+
 /// A registered stage kind, without its parameter type.
 pub trait DynStage: Send + Sync {
     fn kind(&self) -> &'static str;
@@ -60,6 +62,20 @@ pub trait DynStage: Send + Sync {
     fn params_schema(&self) -> schemars::Schema;
     /// Deserializes and validates parameters.
     fn prepare(&self, params: toml::Value) -> Result<Box<dyn PreparedStage>, ParamError>;
+
+    /// Each top-level parameter with its doc comment (`None`: undocumented), from the schema.
+    fn param_docs(&self) -> BTreeMap<String, Option<String>> {
+        let schema = self.params_schema();
+        let properties = schema.get("properties").and_then(|p| p.as_object());
+        properties
+            .into_iter()
+            .flatten()
+            .map(|(name, property)| {
+                let doc = property.get("description").and_then(|d| d.as_str());
+                (name.clone(), doc.map(str::to_string))
+            })
+            .collect()
+    }
 }
 
 /// A stage kind bound to checked parameters: one stage instance of a pipeline.

@@ -83,11 +83,38 @@ pub enum StageError {
         #[source]
         source: std::io::Error,
     },
+    /// A failure caused by another error, which is kept as the source (for `{:?}`, logs and
+    /// callers that inspect it) and shown after the context.
+    #[error("{context}: {source}")]
+    Caused {
+        context: String,
+        #[source]
+        source: BoxError,
+    },
+    /// Another error, shown as it is and kept as the source.
+    #[error(transparent)]
+    Other(BoxError),
 }
+
+/// Any error a stage passes on.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 impl StageError {
     pub fn failed(message: impl Into<String>) -> Self {
         StageError::Failed(message.into())
+    }
+
+    /// `source`, with what was being done when it happened.
+    pub fn caused(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        StageError::Caused {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
+    /// `source` as it is (its message already says what failed).
+    pub fn other(source: impl Into<BoxError>) -> Self {
+        StageError::Other(source.into())
     }
 
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {

@@ -73,7 +73,7 @@ impl Stage for Images {
             .num_threads(ctx.cpus.max(1))
             .thread_name(|i| format!("images-{i}"))
             .build()
-            .map_err(|e| StageError::failed(format!("cannot start worker threads: {e}")))?;
+            .map_err(|e| StageError::caused("cannot start worker threads", e))?;
         ctx.progress.start(sources.len() as u64, "images");
         let job = PackJob {
             size: params.size,

@@ -66,10 +66,10 @@ fn table_kind(path: &Path) -> Option<TableKind> {
 fn read_csv(path: &Path, wanted: &mut BTreeSet<String>) -> Result<(), StageError> {
     let shown = path.display();
     let mut reader = csv::Reader::from_path(path)
-        .map_err(|e| StageError::failed(format!("table `{shown}`: cannot open: {e}")))?;
+        .map_err(|e| StageError::caused(format!("table `{shown}`: cannot open"), e))?;
     let headers = reader
         .headers()
-        .map_err(|e| StageError::failed(format!("table `{shown}`: bad header line: {e}")))?;
+        .map_err(|e| StageError::caused(format!("table `{shown}`: bad header line"), e))?;
     let column = headers.iter().position(|name| name == IMG_PATH_COLUMN).ok_or_else(|| {
         StageError::failed(format!(
             "table `{shown}` has no `{IMG_PATH_COLUMN}` column (columns: {}): add one that names \
@@ -80,7 +80,7 @@ fn read_csv(path: &Path, wanted: &mut BTreeSet<String>) -> Result<(), StageError
     for (index, record) in reader.records().enumerate() {
         let line = index + 2;
         let record =
-            record.map_err(|e| StageError::failed(format!("table `{shown}` line {line}: {e}")))?;
+            record.map_err(|e| StageError::caused(format!("table `{shown}` line {line}"), e))?;
         let value = record.get(column).unwrap_or_default();
         add(value, wanted)
             .map_err(|why| StageError::failed(format!("table `{shown}` line {line}: {why}")))?;

@@ -219,8 +219,7 @@ fn null_error(path: &Path, name: &str, row: usize) -> StageError {
 }
 
 fn frame_of(height: usize, columns: Vec<Column>) -> Result<DataFrame, StageError> {
-    DataFrame::new(height, columns)
-        .map_err(|e| StageError::failed(format!("building a table: {e}")))
+    DataFrame::new(height, columns).map_err(|e| StageError::caused("building a table", e))
 }
 
 fn create(path: &Path) -> Result<File, StageError> {

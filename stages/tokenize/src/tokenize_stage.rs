@@ -160,7 +160,7 @@ pub(crate) fn thread_pool(cpus: usize) -> Result<rayon::ThreadPool, StageError> 
     rayon::ThreadPoolBuilder::new()
         .num_threads(cpus.max(1))
         .build()
-        .map_err(|e| StageError::failed(format!("cannot start {cpus} worker threads: {e}")))
+        .map_err(|e| StageError::caused(format!("cannot start {cpus} worker threads"), e))
 }
 
 /// Packed sequences of one table, in question order, and its counts.

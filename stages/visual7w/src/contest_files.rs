@@ -133,7 +133,7 @@ fn copy_images(table: &Table, images: &Path, target: &Path) -> Result<(), StageE
         .map_err(|e| StageError::io(format!("creating `{}`", target.display()), e))?;
     for img_path in table.columns[1].iter().collect::<BTreeSet<_>>() {
         check_relative(img_path)
-            .map_err(|e| StageError::failed(format!("img_path `{img_path}`: {e}")))?;
+            .map_err(|e| StageError::caused(format!("img_path `{img_path}`"), e))?;
         let source = images.join(img_path);
         copy_path(&source, &target.join(img_path)).map_err(|e| {
             StageError::io(

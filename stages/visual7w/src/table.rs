@@ -49,8 +49,7 @@ pub fn to_frame(rows: &[McRow<'_>]) -> Result<DataFrame, StageError> {
     columns.push(Int64Chunked::from_iter_options("image_id".into(), image_ids).into_column());
     let types = rows.iter().map(|row| row.qa_type.as_deref());
     columns.push(StringChunked::from_iter_options("type".into(), types).into_column());
-    DataFrame::new(rows.len(), columns)
-        .map_err(|e| StageError::failed(format!("building the table: {e}")))
+    DataFrame::new(rows.len(), columns).map_err(|e| StageError::caused("building the table", e))
 }
 
 fn text_column<'r, 'a: 'r>(

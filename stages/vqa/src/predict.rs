@@ -112,8 +112,7 @@ impl Stage for Predict {
         let (split_name, split_path) =
             examples::find_split(ctx.input("data")?, params.split.as_deref())?;
         let split = examples::read(&split_path)?;
-        let images = PackedImages::open(ctx.input("images")?)
-            .map_err(|e| StageError::failed(e.to_string()))?;
+        let images = PackedImages::open(ctx.input("images")?).map_err(StageError::other)?;
         let gpus = ctx.gpus.to_vec();
         let job = PredictJob {
             source,
@@ -163,8 +162,7 @@ impl ModelSource {
                 path.display()
             )));
         };
-        let config = vqa_config(&a.model, a.image_size, a.head, 0.0)
-            .map_err(|e| StageError::failed(e.to_string()))?;
+        let config = vqa_config(&a.model, a.image_size, a.head, 0.0).map_err(StageError::other)?;
         Ok(ModelSource::Checkpoint {
             file: path.to_path_buf(),
             config,
@@ -183,11 +181,9 @@ impl ModelSource {
         match self {
             ModelSource::Trained { dir, .. } => Ok(saved_model::load(dir, device)?.0),
             ModelSource::Checkpoint { file, config, .. } => {
-                let mut model =
-                    VqaModel::new(config, device).map_err(|e| StageError::failed(e.to_string()))?;
+                let mut model = VqaModel::new(config, device).map_err(StageError::other)?;
                 let options = LoadOptions::default();
-                load_checkpoint(&mut model, file, &options)
-                    .map_err(|e| StageError::failed(e.to_string()))?;
+                load_checkpoint(&mut model, file, &options).map_err(StageError::other)?;
                 Ok(model)
             }
         }

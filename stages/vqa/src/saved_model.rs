@@ -67,7 +67,7 @@ pub fn save<B: Backend>(
     model: &VqaModel<B>,
     info: &ModelInfo,
 ) -> Result<(), StageError> {
-    save_burn(model, &dir.join(MODEL_FILE)).map_err(|e| StageError::failed(e.to_string()))?;
+    save_burn(model, &dir.join(MODEL_FILE)).map_err(StageError::other)?;
     write_json(&dir.join(MODEL_INFO), info)
 }
 
@@ -100,7 +100,7 @@ pub fn load<B: Backend>(
     device: &B::Device,
 ) -> Result<(VqaModel<B>, ModelInfo), StageError> {
     let info = read_info(dir)?;
-    let model = load_burn(&info.config, &dir.join(MODEL_FILE), device)
-        .map_err(|e| StageError::failed(e.to_string()))?;
+    let model =
+        load_burn(&info.config, &dir.join(MODEL_FILE), device).map_err(StageError::other)?;
     Ok((model, info))
 }

@@ -27,8 +27,7 @@ pub fn seeded_model<B: AutodiffBackend>(
 ) -> Result<VqaModel<B>, StageError> {
     with_rng_lock(|| {
         B::seed(device, seed);
-        let model =
-            VqaModel::<B>::new(config, device).map_err(|e| StageError::failed(e.to_string()))?;
+        let model = VqaModel::<B>::new(config, device).map_err(StageError::other)?;
         model.visit(&mut Materialise);
         Ok(model)
     })

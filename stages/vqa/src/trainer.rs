@@ -51,7 +51,7 @@ impl TrainJob {
             params.head,
             params.drop_path,
         )
-        .map_err(|e| StageError::failed(e.to_string()))?;
+        .map_err(StageError::other)?;
         let data = ctx.input("data")?;
         let train = examples::read(&examples::split_file(data, &params.train_split))?;
         let val = match params.val_split.as_str() {
@@ -63,8 +63,7 @@ impl TrainJob {
             split.require_labels()?;
         }
         let images_dir = ctx.input("images")?;
-        let images =
-            PackedImages::open(images_dir).map_err(|e| StageError::failed(e.to_string()))?;
+        let images = PackedImages::open(images_dir).map_err(StageError::other)?;
         let checkpoint = match ctx.inputs.get("checkpoint") {
             Some(_) => Some(ctx.input("checkpoint")?.to_path_buf()),
             None => None,
@@ -218,7 +217,7 @@ impl<B: AutodiffBackend> Session<B> {
         let mut model = seeded_model::<B>(&job.config, p.seed, &device)?;
         if let Some(file) = &job.checkpoint {
             let report = load_checkpoint(&mut model, file, &LoadOptions::default())
-                .map_err(|e| StageError::failed(e.to_string()))?;
+                .map_err(StageError::other)?;
             ctx.log_line(&format!(
                 "loaded {} tensors from {} (kept {} at their initialisation, ignored {})",
                 report.applied,
