@@ -54,15 +54,9 @@ mod tests {
         }
         for stage in registry.iter() {
             assert!(!stage.doc().is_empty(), "`{}` has no doc", stage.kind());
-            let schema = stage.params_schema();
-            let properties = schema
-                .get("properties")
-                .and_then(|p| p.as_object())
-                .cloned()
-                .unwrap_or_default();
-            for (name, property) in properties {
+            for (name, doc) in stage.param_docs() {
                 assert!(
-                    property.get("description").is_some(),
+                    doc.is_some(),
                     "`{}` parameter `{name}` has no doc",
                     stage.kind()
                 );

@@ -12,17 +12,23 @@ pub struct KeyLock {
     _file: File,
 }
 
-/// Takes the lock at `path`, calling `on_wait(holder_pid)` once if another process holds it.
-pub fn acquire(path: &Path, on_wait: impl FnOnce(Option<u32>)) -> io::Result<KeyLock> {
+/// The lock file at `path` (and its folder), created if missing, never truncated: it holds the
+/// pid of the last holder.
+fn open(path: &Path) -> io::Result<File> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let mut file = OpenOptions::new()
+    OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(path)?;
+        .open(path)
+}
+
+/// Takes the lock at `path`, calling `on_wait(holder_pid)` once if another process holds it.
+pub fn acquire(path: &Path, on_wait: impl FnOnce(Option<u32>)) -> io::Result<KeyLock> {
+    let mut file = open(path)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -38,15 +44,7 @@ pub fn acquire(path: &Path, on_wait: impl FnOnce(Option<u32>)) -> io::Result<Key
 
 /// Takes the lock at `path` if no one holds it; `None` when someone does.
 pub fn try_acquire(path: &Path) -> io::Result<Option<KeyLock>> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)?;
+    let file = open(path)?;
     match file.try_lock() {
         Ok(()) => hold(file).map(Some),
         Err(TryLockError::WouldBlock) => Ok(None),

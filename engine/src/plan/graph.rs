@@ -107,41 +107,36 @@ impl StageGraph {
 
     /// Graphviz DOT.
     pub fn to_dot(&self, names: &[&str]) -> String {
-        let mut out = String::from("digraph pipeline {\n  rankdir=LR;\n  node [shape=box];\n");
-        for (index, name) in names.iter().enumerate() {
-            out.push_str(&format!(
-                "  n{index} [label=\"{}\"];\n",
-                name.replace('"', "\\\"")
-            ));
-        }
-        for edge in self.graph.raw_edges() {
-            out.push_str(&format!(
-                "  n{} -> n{};\n",
-                edge.source().index(),
-                edge.target().index()
-            ));
-        }
-        out.push_str("}\n");
-        out
+        let node =
+            |i: usize, name: &str| format!("  n{i} [label=\"{}\"];", name.replace('"', "\\\""));
+        let edge = |from: usize, to: usize| format!("  n{from} -> n{to};");
+        let head = "digraph pipeline {\n  rankdir=LR;\n  node [shape=box];";
+        self.render(names, head, node, edge) + "}\n"
     }
 
     /// A Mermaid flowchart.
     pub fn to_mermaid(&self, names: &[&str]) -> String {
-        let mut out = String::from("flowchart LR\n");
-        for (index, name) in names.iter().enumerate() {
-            out.push_str(&format!(
-                "  n{index}[\"{}\"]\n",
-                name.replace('"', "#quot;")
-            ));
-        }
-        for edge in self.graph.raw_edges() {
-            out.push_str(&format!(
-                "  n{} --> n{}\n",
-                edge.source().index(),
-                edge.target().index()
-            ));
-        }
-        out
+        let node = |i: usize, name: &str| format!("  n{i}[\"{}\"]", name.replace('"', "#quot;"));
+        let edge = |from: usize, to: usize| format!("  n{from} --> n{to}");
+        self.render(names, "flowchart LR", node, edge)
+    }
+
+    /// `head`, then a line per stage and a line per edge.
+    fn render(
+        &self,
+        names: &[&str],
+        head: &str,
+        node: impl Fn(usize, &str) -> String,
+        edge: impl Fn(usize, usize) -> String,
+    ) -> String {
+        let nodes = names.iter().enumerate().map(|(i, name)| node(i, name));
+        let edges = self.graph.raw_edges().iter();
+        let edges = edges.map(|e| edge(e.source().index(), e.target().index()));
+        let lines: Vec<String> = std::iter::once(head.to_string())
+            .chain(nodes)
+            .chain(edges)
+            .collect();
+        lines.join("\n") + "\n"
     }
 
     /// One line per stage in run order, with what it reads from.

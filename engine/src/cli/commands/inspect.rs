@@ -23,15 +23,7 @@ pub fn status(
     registry: &Registry,
 ) -> Result<ExitCode, CliError> {
     let session = Session::open(&args.manifest, cache_flag, registry)?;
-    let targets = session.resolve_names(&args.targets)?;
-    let selected = if targets.is_empty() {
-        BTreeSet::new()
-    } else {
-        session
-            .plan
-            .graph
-            .with_ancestors(&targets.into_iter().collect::<Vec<_>>())
-    };
+    let selected = session.selection(&args.targets)?;
     let engine = session.engine(CancelToken::new());
     let report = status::compute(&engine, &selected, &BTreeSet::new());
     session.save_stat_cache();

@@ -132,6 +132,16 @@ impl Session {
         Ok(found)
     }
 
+    /// The stages `targets` name with everything they depend on; none named: empty (all).
+    pub fn selection(&self, targets: &[String]) -> Result<BTreeSet<usize>, CliError> {
+        let targets: Vec<usize> = self.resolve_names(targets)?.into_iter().collect();
+        Ok(if targets.is_empty() {
+            BTreeSet::new()
+        } else {
+            self.plan.graph.with_ancestors(&targets)
+        })
+    }
+
     pub fn save_stat_cache(&self) {
         if let Err(error) = self.stat_cache.save() {
             tracing::warn!("could not save the stat snapshot: {error}");

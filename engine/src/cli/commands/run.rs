@@ -1,6 +1,5 @@
 //! `pipeline run`.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -23,15 +22,7 @@ pub fn run(
     cancel: CancelToken,
 ) -> Result<ExitCode, CliError> {
     let session = Session::open(&args.manifest, cache_flag, registry)?;
-    let targets = session.resolve_names(&args.targets)?;
-    let selected = if targets.is_empty() {
-        BTreeSet::new()
-    } else {
-        session
-            .plan
-            .graph
-            .with_ancestors(&targets.into_iter().collect::<Vec<_>>())
-    };
+    let selected = session.selection(&args.targets)?;
     let forced = if args.force_all {
         (0..session.plan.stages.len()).collect()
     } else {
