@@ -9,7 +9,8 @@
 #   bash benches/download/run.sh          # ~2 min on 2 cores, plus the build
 #
 # Knobs (environment): BIG_MIB=1024 ZIP_FILES=20000 ZIP_KIB=8 REPEAT=3 PORT=18471
-#   PY=/work/venvs/download-bench/bin/python (a Python with requests)
+#   PY=$BENCH_VENVS/download-bench/bin/python (a Python with requests)
+#   (BENCH_VENVS: where the benchmarks keep their Python environments, ~/.cache/pipeline/bench-venvs)
 # The example is built in the workspace dev profile (dependencies at opt-level 3) with this crate
 # raised to opt-level 3 through `--config`. Data goes to .bench/download/, the Markdown section to
 # .bench/download-results.md (also printed).
@@ -19,7 +20,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../lib.sh"
 OUT="$REPO/.bench/download"
 BIG_MIB="${BIG_MIB:-1024}" ZIP_FILES="${ZIP_FILES:-20000}" ZIP_KIB="${ZIP_KIB:-8}"
-REPEAT="${REPEAT:-3}" PORT="${PORT:-18471}" PY="${PY:-/work/venvs/download-bench/bin/python}"
+REPEAT="${REPEAT:-3}" PORT="${PORT:-18471}" PY="${PY:-${BENCH_VENVS:-$HOME/.cache/pipeline/bench-venvs}/download-bench/bin/python}"
 mkdir -p "$OUT/data" "$OUT/work"
 cd "$REPO"
 

@@ -2,12 +2,13 @@
 # The `images` stage against Python PIL, in one run: throughput per core on the same JPEGs
 # (Visual7W-like sizes, photo-like content), and the pixel difference between the two.
 # Writes .bench/images-results.md. Knobs: COUNT (1000), SIZE (480), DIFF_COUNT (200), REPEAT (3),
-# VENV (/work/venvs/images), WORK (/tmp/pipeline-images-bench), CARGO_TARGET_DIR.
+# VENV ($BENCH_VENVS/images), WORK (/tmp/pipeline-images-bench), CARGO_TARGET_DIR.
+#   (BENCH_VENVS: where the benchmarks keep their Python environments, ~/.cache/pipeline/bench-venvs)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../lib.sh"
 COUNT=${COUNT:-1000} SIZE=${SIZE:-480} DIFF_COUNT=${DIFF_COUNT:-200} REPEAT=${REPEAT:-3}
-VENV=${VENV:-/work/venvs/images} WORK=${WORK:-/tmp/pipeline-images-bench}
+VENV=${VENV:-${BENCH_VENVS:-$HOME/.cache/pipeline/bench-venvs}/images} WORK=${WORK:-/tmp/pipeline-images-bench}
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
 RESULTS="$REPO/.bench/images-results.md"
 

@@ -7,7 +7,8 @@
 #   bash benches/tokenize/run.sh             # ~2-3 min on 2 cores, plus the build
 #
 # Knobs (environment):
-#   PY=/work/venvs/tok/bin/python   Python with sentencepiece, transformers 4.46.3 (see the fixture README)
+#   PY=$BENCH_VENVS/tok/bin/python   Python with sentencepiece, transformers 4.46.3 (see the fixture README)
+#   (BENCH_VENVS: where the benchmarks keep their Python environments, ~/.cache/pipeline/bench-venvs)
 #   COUNT=139868                    questions
 #
 # The Rust example is built in the workspace dev profile (dependencies at opt-level 3) with this
@@ -18,7 +19,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../lib.sh"
 OUT="$REPO/.bench/tokenize"
-PY="${PY:-/work/venvs/tok/bin/python}"
+PY="${PY:-${BENCH_VENVS:-$HOME/.cache/pipeline/bench-venvs}/tok/bin/python}"
 COUNT="${COUNT:-139868}"
 SPM="$REPO/tests/fixtures/tokenizer/test.spm"
 mkdir -p "$OUT"

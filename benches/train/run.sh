@@ -7,15 +7,16 @@
 #
 #   bash benches/train/run.sh          # ~8 min on 2 cores, plus the build
 #
-# Knobs (environment): PY (/work/venvs/beit3/bin/python: torch 2.15 CPU use + torchscale 0.2.0,
+# Knobs (environment): PY ($BENCH_VENVS/beit3/bin/python: torch 2.15 CPU use + torchscale 0.2.0,
 # installed as in tests/fixtures/beit3/README.md), STEPS (20).
+#   (BENCH_VENVS: where the benchmarks keep their Python environments, ~/.cache/pipeline/bench-venvs)
 # The Rust example is built in the dev profile (dependencies and the model crates are optimised
 # there) with debug assertions off for the two model crates. Writes .bench/train-results.md.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../lib.sh"
-PY="${PY:-/work/venvs/beit3/bin/python}"
+PY="${PY:-${BENCH_VENVS:-$HOME/.cache/pipeline/bench-venvs}/beit3/bin/python}"
 STEPS="${STEPS:-20}"
 RESULTS="$REPO/.bench/train-results.md"
 mkdir -p "$REPO/.bench"

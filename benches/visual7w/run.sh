@@ -4,7 +4,8 @@
 #   bash benches/visual7w/run.sh
 #
 # Knobs (environment): RUNS=5 (timed runs per tool after one warm-up), BUILD=0 (don't build),
-# VENV=/work/venvs/visual7w (Python venv with pandas + pyarrow; created when missing).
+# VENV=$BENCH_VENVS/visual7w (Python venv with pandas + pyarrow; created when missing).
+#   (BENCH_VENVS: where the benchmarks keep their Python environments, ~/.cache/pipeline/bench-venvs)
 # Data (generated once, deterministic) and outputs live in .bench/visual7w/ (git-ignored); the
 # Markdown section goes to .bench/visual7w-results.md and is printed.
 set -euo pipefail
@@ -13,7 +14,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../lib.sh"
 WORK="$REPO/.bench/visual7w"
 DATA="$WORK/data"
-VENV="${VENV:-/work/venvs/visual7w}"
+VENV="${VENV:-${BENCH_VENVS:-$HOME/.cache/pipeline/bench-venvs}/visual7w}"
 RUNS="${RUNS:-5}"
 BUILD="${BUILD:-1}"
 
