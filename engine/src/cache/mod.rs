@@ -7,5 +7,6 @@ pub mod integrity;
 pub mod key;
 pub mod ledger;
 pub mod lock;
+pub mod stat_cache;
 pub mod status;
 pub mod store;

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use pipeline_api::CancelToken;
 
 use super::{CliError, Session, cache_dir_for, exit};
-use crate::cache::hashing::{ContentHasher, StatCache};
+use crate::cache::hashing::ContentHasher;
+use crate::cache::stat_cache::StatCache;
 use crate::cache::status;
 use crate::cache::store::{LocalStore, Store, remove_tree};
 use crate::cli::args::CacheCommand;

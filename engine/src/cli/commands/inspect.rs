@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use pipeline_api::CancelToken;
 
 use super::{CliError, Session, cache_dir_for, exit, params_doc};
-use crate::cache::hashing::{ContentHasher, StatCache, print_digest};
+use crate::cache::hashing::{ContentHasher, print_digest};
+use crate::cache::stat_cache::StatCache;
 use crate::cache::store::LocalStore;
 use crate::cli::args::{
     DagArgs, DagFormat, ExplainArgs, HashArgs, LogArgs, StagesArgs, StatusArgs,

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use pipeline_api::CancelToken;
 
-use crate::cache::hashing::{ContentHasher, StatCache};
+use crate::cache::hashing::ContentHasher;
+use crate::cache::stat_cache::StatCache;
 use crate::cache::store::LocalStore;
 use crate::cli::args::{Cli, Command};
 use crate::manifest::diagnostics::Diagnostics;
