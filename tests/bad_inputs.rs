@@ -53,10 +53,11 @@ struct Case {
 }
 
 /// The kinds that come with the `ml` feature: built without it, the cases that use them are skipped.
-const ML_KINDS: [&str; 10] = [
+const ML_KINDS: [&str; 11] = [
     "visual7w",
     "mc_table",
     "synth",
+    "contest_files",
     "images",
     "tokenize",
     "tokenizer_train",
@@ -68,12 +69,12 @@ const ML_KINDS: [&str; 10] = [
 
 impl Case {
     fn needs_ml(&self) -> bool {
-        let texts = self
+        let mut texts = self
             .manifest
             .iter()
             .chain(&self.append)
             .chain(self.edit.iter().map(|[_, to]| to));
-        texts.into_iter().any(|text| {
+        texts.any(|text| {
             ML_KINDS
                 .iter()
                 .any(|kind| text.contains(&format!("kind = \"{kind}\"")))

@@ -5,7 +5,7 @@
 //! building. Two trainings in one process (two ensemble members, or tests run in parallel) then
 //! lose gradient contributions at random: a 2-60 % change of a step's gradient norm in
 //! `pipeline-stages-vqa`'s `pad_to_multiple` tests run concurrently with 3 or 8 threads (3 runs
-//! of 30), none in 60 runs with this lock. The graph is built on the host and GPU kernels are
+//! of 30), none in 100 runs with this lock. The graph is built on the host and GPU kernels are
 //! queued asynchronously, so on a GPU the lock is held for launch time, not compute.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
