@@ -298,3 +298,21 @@ fn gpu_runs(project: &Project) -> Vec<(String, u128, u128)> {
         })
         .collect()
 }
+
+#[test]
+fn explain_shows_a_stage_description() {
+    let manifest = chain().replace(
+        "[stage.train]\n",
+        "[stage.train]\ndesc = \"fits the toy model\"\n",
+    );
+    let project = Project::new(&manifest);
+    project.write("data/raw.txt", "a\nb\n");
+    let (code, text, err) = project.cli(&["explain", "pipeline.toml", "train"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("desc:   fits the toy model"), "{text}");
+    let (_, json, _) = project.cli(&["explain", "pipeline.toml", "train", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["desc"], "fits the toy model");
+    let (_, other, _) = project.cli(&["explain", "pipeline.toml", "other", "--json"]);
+    assert!(serde_json::from_str::<serde_json::Value>(&other).unwrap()["desc"].is_null());
+}
