@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::hashing::Snapshot;
 use crate::cache::store::{RunRecord, Store};
-use crate::run::job::{Engine, JobError, Prepared};
+use crate::run::job::{JobError, KeyedJob, RunContext};
 
 /// The outputs of other stages a stage receives, as they were before it ran.
 pub struct InputGuard {
@@ -17,7 +17,7 @@ pub struct InputGuard {
     objects: Vec<(usize, String, Option<Snapshot>)>,
 }
 
-impl Engine<'_> {
+impl RunContext<'_> {
     /// The cached result of `key`, if any and intact. A damaged output is taken out of the cache
     /// (with a warning), so the stage is computed again.
     pub fn lookup(&self, key: &str) -> Option<RunRecord> {
@@ -35,9 +35,9 @@ impl Engine<'_> {
         }
     }
 
-    /// Records what the upstream outputs `prepared` reads hold now.
-    pub fn guard_inputs(&self, prepared: &Prepared) -> InputGuard {
-        let objects = prepared
+    /// Records what the upstream outputs `job` reads hold now.
+    pub fn guard_inputs(&self, job: &KeyedJob) -> InputGuard {
+        let objects = job
             .upstream
             .iter()
             .map(|(stage, digest)| {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cache::key::explain_change;
 use crate::cache::store::Store;
-use crate::run::job::{Engine, Prepared};
+use crate::run::job::{KeyedJob, RunContext};
 
 /// The state of one stage.
 #[derive(Debug, Clone, Serialize)]
@@ -30,16 +30,16 @@ pub enum StageStatus {
 
 /// The status and key details of every selected stage, in run order.
 pub struct Report {
-    pub stages: Vec<(usize, StageStatus, Option<Prepared>)>,
+    pub stages: Vec<(usize, StageStatus, Option<KeyedJob>)>,
 }
 
 /// Computes statuses without running anything. `forced` stages count as stale.
 pub fn compute(
-    engine: &Engine<'_>,
+    context: &RunContext<'_>,
     selected: &BTreeSet<usize>,
     forced: &BTreeSet<usize>,
 ) -> Report {
-    let plan = engine.plan;
+    let plan = context.plan;
     let mut outputs: Vec<Option<String>> = vec![None; plan.stages.len()];
     let mut stages = Vec::new();
     for index in plan.graph.order() {
@@ -56,8 +56,8 @@ pub fn compute(
             stages.push((index, StageStatus::Waiting { upstream: blocked }, None));
             continue;
         }
-        let prepared = match engine.prepare(index, &outputs) {
-            Ok(prepared) => prepared,
+        let job = match context.key_stage(index, &outputs) {
+            Ok(job) => job,
             Err(error) => {
                 stages.push((
                     index,
@@ -69,24 +69,24 @@ pub fn compute(
                 continue;
             }
         };
-        let status = stage_status(engine, index, &prepared, forced.contains(&index));
+        let status = stage_status(context, index, &job, forced.contains(&index));
         if let StageStatus::UpToDate { .. } = status {
-            outputs[index] = engine.store.lookup(&prepared.key).map(|r| r.output);
+            outputs[index] = context.store.lookup(&job.key).map(|r| r.output);
         }
-        stages.push((index, status, Some(prepared)));
+        stages.push((index, status, Some(job)));
     }
     Report { stages }
 }
 
 fn stage_status(
-    engine: &Engine<'_>,
+    context: &RunContext<'_>,
     index: usize,
-    prepared: &Prepared,
+    job: &KeyedJob,
     forced: bool,
 ) -> StageStatus {
-    let stage = &engine.plan.stages[index];
-    let key = prepared.key.clone();
-    let last = engine.store.last(&engine.pipeline_id, &stage.name);
+    let stage = &context.plan.stages[index];
+    let key = job.key.clone();
+    let last = context.store.last(&context.pipeline_id, &stage.name);
     if forced || stage.always_run {
         let reason = if forced {
             "forced"
@@ -98,9 +98,9 @@ fn stage_status(
             reasons: vec![reason.to_string()],
         };
     }
-    if let Some(record) = engine.store.lookup(&key) {
+    if let Some(record) = context.store.lookup(&key) {
         let restored = last.as_ref().is_some_and(|l| l.key != key);
-        let publish = engine.published_paths_current(index, &record);
+        let publish = context.published_paths_current(index, &record);
         return StageStatus::UpToDate {
             key,
             restored,
@@ -114,7 +114,7 @@ fn stage_status(
                 .to_string(),
         ],
         Some(last) => {
-            let reasons = explain_change(&last.manifest, &prepared.manifest, &prepared.sources);
+            let reasons = explain_change(&last.manifest, &job.manifest, &job.sources);
             if reasons.is_empty() {
                 vec!["key changed".to_string()]
             } else {

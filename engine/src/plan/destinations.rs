@@ -71,7 +71,7 @@ impl Builder<'_> {
     pub(super) fn check_publishes(&mut self, stages: &[PlannedStage], instances: &[Instance]) {
         if stages
             .iter()
-            .all(|stage| stage.stage.publishes().is_empty())
+            .all(|stage| stage.configured.publishes().is_empty())
         {
             return;
         }
@@ -85,7 +85,7 @@ impl Builder<'_> {
         let mut seen: HashMap<String, String> = HashMap::new();
         for (stage, instance) in stages.iter().zip(instances) {
             let mark = self.errors.mark();
-            for (_, destination) in stage.stage.publishes() {
+            for (_, destination) in stage.configured.publishes() {
                 let span = instance
                     .table
                     .get("path")

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use pipeline_api::PreparedStage;
+use pipeline_api::ConfiguredStage;
 
 use crate::manifest::diagnostics::{Diagnostic, Diagnostics, SourceFile, did_you_mean};
 use crate::manifest::reference::{self, Reference};
@@ -46,7 +46,8 @@ pub struct PlannedStage {
     pub name: String,
     pub kind: &'static str,
     pub version: &'static str,
-    pub stage: Box<dyn PreparedStage>,
+    /// Its plugin bound to its parameters.
+    pub configured: Box<dyn ConfiguredStage>,
     pub inputs: BTreeMap<String, Vec<InputSource>>,
     pub resources: Resources,
     /// Never taken from the cache.
@@ -180,7 +181,7 @@ impl Builder<'_> {
             .collect();
         let outputs: Vec<Option<Vec<String>>> = partials
             .iter()
-            .map(|p| p.stage.as_ref().map(|s| s.stage.outputs()))
+            .map(|p| p.stage.as_ref().map(|s| s.configured.outputs()))
             .collect();
         let mut stages = Vec::new();
         for (index, partial) in partials.into_iter().enumerate() {
@@ -253,8 +254,8 @@ impl Builder<'_> {
                 .collect(),
         );
         let plugin = self.registry.get(kind).expect("kind was checked");
-        let stage = match plugin.prepare(params) {
-            Ok(stage) => stage,
+        let configured = match plugin.prepare(params) {
+            Ok(configured) => configured,
             Err(error) => {
                 self.param_error(instance, plugin, &error);
                 return Partial {
@@ -267,7 +268,7 @@ impl Builder<'_> {
             name: instance.name.clone(),
             kind: plugin.kind(),
             version: plugin.version(),
-            stage,
+            configured,
             inputs: BTreeMap::new(),
             resources,
             always_run,

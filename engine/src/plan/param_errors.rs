@@ -241,7 +241,7 @@ pub fn check_inputs(
         .iter()
         .map(|(name, sources)| (name.clone(), sources.len()))
         .collect();
-    match stage.stage.check_inputs(&counts) {
+    match stage.configured.check_inputs(&counts) {
         Ok(()) => Vec::new(),
         Err(error) => diagnose(source, instance, plugin, &error),
     }

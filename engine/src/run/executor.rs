@@ -12,12 +12,12 @@ use std::time::Instant;
 
 use crate::cache::ledger::{self, LedgerEntry, Outcome, now_unix};
 use crate::cache::store::RunRecord;
-use crate::run::job::{Engine, Grant, JobError, Prepared, Upstream};
+use crate::run::job::{Grant, JobError, KeyedJob, RunContext, Upstream};
 use crate::run::progress::{Reporter, StageProgress};
 use crate::run::resources::Pool;
 
-/// A prepared stage, and its cached record when it is a hit (looked up by the preparing thread).
-type Keyed = (Prepared, Option<Hit>);
+/// A keyed job, and its cached record when it is a hit (looked up by the keying thread).
+type Keyed = (KeyedJob, Option<Hit>);
 
 /// A cached result, and whether it is already this stage's last run in this pipeline.
 struct Hit {
@@ -25,19 +25,19 @@ struct Hit {
     last_current: bool,
 }
 
-/// A stage to key, for a preparing thread.
+/// A stage to key, for a keying thread.
 struct Work {
     index: usize,
     upstream: Digests,
     forced: bool,
 }
 
-/// Runs one prepared stage somewhere and returns its committed record.
+/// Runs one keyed job somewhere and returns its committed record.
 pub trait Executor: Sync {
     fn execute(
         &self,
-        engine: &Engine<'_>,
-        prepared: &Prepared,
+        context: &RunContext<'_>,
+        job: &KeyedJob,
         grant: &Grant,
         progress: &StageProgress,
         reporter: &Reporter,
@@ -50,13 +50,13 @@ pub struct LocalExecutor;
 impl Executor for LocalExecutor {
     fn execute(
         &self,
-        engine: &Engine<'_>,
-        prepared: &Prepared,
+        context: &RunContext<'_>,
+        job: &KeyedJob,
         grant: &Grant,
         progress: &StageProgress,
         reporter: &Reporter,
     ) -> Result<(RunRecord, bool), JobError> {
-        let name = &engine.plan.stages[prepared.index].name;
+        let name = &context.plan.stages[job.index].name;
         let mut on_wait = |pid: Option<u32>| {
             let holder = match pid {
                 Some(pid) if pid == std::process::id() => {
@@ -69,7 +69,7 @@ impl Executor for LocalExecutor {
                 "  waiting for `{name}`: its key is being computed elsewhere{holder}"
             ));
         };
-        engine.execute(prepared, grant, progress, &mut on_wait)
+        context.execute(job, grant, progress, &mut on_wait)
     }
 }
 
@@ -98,7 +98,7 @@ impl RunSummary {
 }
 
 enum Message {
-    Prepared(usize, Result<Keyed, JobError>),
+    Keyed(usize, Result<Keyed, JobError>),
     Finished(
         usize,
         String,
@@ -108,23 +108,23 @@ enum Message {
     ),
 }
 
-/// Runs the selected stages of `engine.plan`.
+/// Runs the selected stages of `context.plan`.
 pub fn run(
-    engine: &Engine<'_>,
+    context: &RunContext<'_>,
     executor: &dyn Executor,
     reporter: &Reporter,
     pool: Pool,
     options: &RunOptions,
 ) -> RunSummary {
-    let mut scheduler = Scheduler::new(engine, reporter, pool, options);
-    let preparers = options.jobs.max(1).min(scheduler.waiting.len());
+    let mut scheduler = Scheduler::new(context, reporter, pool, options);
+    let keyers = options.jobs.max(1).min(scheduler.waiting.len());
     let (work, queue) = mpsc::channel::<Work>();
     let queue = Mutex::new(queue);
     std::thread::scope(|scope| {
         let (sender, receiver) = mpsc::channel::<Message>();
-        for _ in 0..preparers {
+        for _ in 0..keyers {
             let (queue, sender) = (&queue, sender.clone());
-            scope.spawn(move || prepare_stages(engine, queue, &sender));
+            scope.spawn(move || key_stages(context, queue, &sender));
         }
         loop {
             scheduler.launch(scope, &sender, &work, executor);
@@ -134,16 +134,16 @@ pub fn run(
             let message = receiver.recv().expect("a job in flight holds a sender");
             scheduler.handle(message);
         }
-        // Closing the queue ends the preparing threads.
+        // Closing the queue ends the keying threads.
         drop(work);
     });
     scheduler.finish()
 }
 
-/// A preparing thread: keys the stages sent on `queue` and looks their keys up in the cache,
+/// A keying thread: keys the stages sent on `queue` and looks their keys up in the cache,
 /// until the queue is closed.
-fn prepare_stages(
-    engine: &Engine<'_>,
+fn key_stages(
+    context: &RunContext<'_>,
     queue: &Mutex<mpsc::Receiver<Work>>,
     sender: &mpsc::Sender<Message>,
 ) {
@@ -157,40 +157,40 @@ fn prepare_stages(
         else {
             return;
         };
-        let keyed = engine.prepare(index, &upstream).map(|mut prepared| {
-            prepared.force |= forced;
-            let hit = if prepared.force {
+        let keyed = context.key_stage(index, &upstream).map(|mut job| {
+            job.force |= forced;
+            let hit = if job.force {
                 None
             } else {
-                engine.lookup(&prepared.key)
+                context.lookup(&job.key)
             };
             let hit = hit.map(|record| {
-                let stage = &engine.plan.stages[index].name;
-                let last_current = engine
+                let stage = &context.plan.stages[index].name;
+                let last_current = context
                     .store
-                    .last(&engine.pipeline_id, stage)
+                    .last(&context.pipeline_id, stage)
                     .is_some_and(|last| last.key == record.key);
                 Hit {
                     record,
                     last_current,
                 }
             });
-            (prepared, hit)
+            (job, hit)
         });
-        if sender.send(Message::Prepared(index, keyed)).is_err() {
+        if sender.send(Message::Keyed(index, keyed)).is_err() {
             return;
         }
     }
 }
 
 struct Scheduler<'e, 'p> {
-    engine: &'e Engine<'p>,
+    context: &'e RunContext<'p>,
     reporter: &'e Reporter,
     pool: Pool,
     options: &'e RunOptions,
     /// Output digest of each finished stage.
     outputs: Vec<Option<String>>,
-    /// Selected stages not yet prepared.
+    /// Selected stages not yet keyed.
     waiting: BTreeSet<usize>,
     /// For each stage, how many of its upstream stages have not finished.
     unfinished: Vec<usize>,
@@ -198,7 +198,8 @@ struct Scheduler<'e, 'p> {
     startable: BTreeSet<usize>,
     /// Stages already skipped because a stage they depend on failed.
     skipped: Vec<bool>,
-    ready: BTreeMap<usize, Prepared>,
+    /// Keyed jobs that missed the cache, waiting for a job slot and their resources.
+    ready: BTreeMap<usize, KeyedJob>,
     in_flight: usize,
     stopping: bool,
     summary: RunSummary,
@@ -206,18 +207,18 @@ struct Scheduler<'e, 'p> {
 
 impl<'e, 'p> Scheduler<'e, 'p> {
     fn new(
-        engine: &'e Engine<'p>,
+        context: &'e RunContext<'p>,
         reporter: &'e Reporter,
         pool: Pool,
         options: &'e RunOptions,
     ) -> Self {
-        let all = engine.plan.stages.len();
+        let all = context.plan.stages.len();
         let waiting: BTreeSet<usize> = if options.selected.is_empty() {
             (0..all).collect()
         } else {
             options.selected.clone()
         };
-        let graph = &engine.plan.graph;
+        let graph = &context.plan.graph;
         let unfinished: Vec<usize> = (0..all).map(|i| graph.upstream(i).len()).collect();
         let startable = waiting
             .iter()
@@ -225,7 +226,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
             .filter(|&i| unfinished[i] == 0)
             .collect();
         Self {
-            engine,
+            context,
             reporter,
             pool,
             options,
@@ -242,7 +243,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
     }
 
     fn name(&self, index: usize) -> &str {
-        &self.engine.plan.stages[index].name
+        &self.context.plan.stages[index].name
     }
 
     fn launch<'s>(
@@ -255,7 +256,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         'e: 's,
         'p: 's,
     {
-        if self.engine.cancel.is_cancelled() {
+        if self.context.cancel.is_cancelled() {
             self.stopping = true;
         }
         if self.stopping {
@@ -268,22 +269,22 @@ impl<'e, 'p> Scheduler<'e, 'p> {
                 break;
             };
             from = index + 1;
-            let resources = self.engine.plan.stages[index].resources;
+            let resources = self.context.plan.stages[index].resources;
             let Some(grant) = self.pool.try_take(&resources) else {
                 continue;
             };
-            let prepared = self.ready.remove(&index).expect("found above");
+            let job = self.ready.remove(&index).expect("found above");
             self.reporter.line(&format!("run     {}", self.name(index)));
             let progress = self.reporter.stage(self.name(index));
             self.in_flight += 1;
-            let (engine, reporter, sender) = (self.engine, self.reporter, sender.clone());
+            let (context, reporter, sender) = (self.context, self.reporter, sender.clone());
             scope.spawn(move || {
                 let started = Instant::now();
-                let result = executor.execute(engine, &prepared, &grant, &progress, reporter);
+                let result = executor.execute(context, &job, &grant, &progress, reporter);
                 progress.finish();
                 let _ = sender.send(Message::Finished(
-                    prepared.index,
-                    prepared.key.clone(),
+                    job.index,
+                    job.key.clone(),
                     result,
                     started.elapsed().as_secs_f64(),
                     grant,
@@ -303,14 +304,14 @@ impl<'e, 'p> Scheduler<'e, 'p> {
                 upstream,
                 forced,
             })
-            .expect("the preparing threads run until the queue closes");
+            .expect("the keying threads run until the queue closes");
         }
     }
 
-    /// The output digests of the stages `index` reads, for the thread that prepares it.
+    /// The output digests of the stages `index` reads, for the thread that keys it.
     fn upstream_digests(&self, index: usize) -> Digests {
         Digests(
-            self.engine
+            self.context
                 .plan
                 .graph
                 .upstream(index)
@@ -323,8 +324,8 @@ impl<'e, 'p> Scheduler<'e, 'p> {
     fn handle(&mut self, message: Message) {
         self.in_flight -= 1;
         match message {
-            Message::Prepared(index, Ok((prepared, hit))) => self.prepared(index, prepared, hit),
-            Message::Prepared(index, Err(error)) => self.failed(index, None, &error, 0.0),
+            Message::Keyed(index, Ok((job, hit))) => self.keyed(index, job, hit),
+            Message::Keyed(index, Err(error)) => self.failed(index, None, &error, 0.0),
             Message::Finished(index, key, result, seconds, grant) => {
                 self.pool.give_back(grant);
                 match result {
@@ -341,8 +342,8 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         }
     }
 
-    fn prepared(&mut self, index: usize, prepared: Prepared, hit: Option<Hit>) {
-        let stage = &self.engine.plan.stages[index];
+    fn keyed(&mut self, index: usize, job: KeyedJob, hit: Option<Hit>) {
+        let stage = &self.context.plan.stages[index];
         if let Some(Hit {
             record,
             last_current,
@@ -357,10 +358,10 @@ impl<'e, 'p> Scheduler<'e, 'p> {
                 stage.resources.gpus,
                 self.pool.total_gpus()
             ));
-            self.failed(index, Some(prepared.key), &error, 0.0);
+            self.failed(index, Some(job.key), &error, 0.0);
             return;
         }
-        self.ready.insert(index, prepared);
+        self.ready.insert(index, job);
     }
 
     /// `remember`: record it as the stage's last run (not needed when it already is).
@@ -378,7 +379,11 @@ impl<'e, 'p> Scheduler<'e, 'p> {
             _ => format!("done    {} in {seconds:.1}s ({short})", self.name(index)),
         };
         self.reporter.line(&verb);
-        if remember && let Err(error) = self.engine.store.set_last(&self.engine.pipeline_id, record)
+        if remember
+            && let Err(error) = self
+                .context
+                .store
+                .set_last(&self.context.pipeline_id, record)
         {
             tracing::warn!(
                 "could not remember the last run of `{}`: {error}",
@@ -386,9 +391,12 @@ impl<'e, 'p> Scheduler<'e, 'p> {
             );
         }
         // Most stages publish nothing: they need no look at the project's folders.
-        let publishes = !self.engine.plan.stages[index].stage.publishes().is_empty();
+        let publishes = !self.context.plan.stages[index]
+            .configured
+            .publishes()
+            .is_empty();
         match if publishes {
-            self.engine.publish(index, record)
+            self.context.publish(index, record)
         } else {
             Ok(Vec::new())
         } {
@@ -401,7 +409,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         }
         self.outputs[index] = Some(record.output.clone());
         self.record(index, Some(record.key.clone()), outcome, seconds, None);
-        for down in self.engine.plan.graph.downstream(index) {
+        for down in self.context.plan.graph.downstream(index) {
             self.unfinished[down] -= 1;
             if self.unfinished[down] == 0 && self.waiting.contains(&down) {
                 self.startable.insert(down);
@@ -419,9 +427,9 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         let reason = format!("FAILED  {}: {error}", self.name(index));
         let log_hint =
             match self
-                .engine
+                .context
                 .store
-                .append_log(&self.engine.run_id, self.name(index), &reason)
+                .append_log(&self.context.run_id, self.name(index), &reason)
             {
                 Ok(log) => format!("\n        log: {}", log.display()),
                 Err(write_error) => {
@@ -444,7 +452,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
     /// Records every waiting stage that depends on `failed` as skipped. A stage reached from an
     /// earlier failure is not walked again: its descendants were.
     fn skip_downstream(&mut self, failed: usize) {
-        let graph = &self.engine.plan.graph;
+        let graph = &self.context.plan.graph;
         let mut stack = graph.downstream(failed);
         while let Some(next) = stack.pop() {
             if std::mem::replace(&mut self.skipped[next], true) {
@@ -468,12 +476,12 @@ impl<'e, 'p> Scheduler<'e, 'p> {
     ) {
         self.summary.outcomes.insert(index, outcome);
         let log = self
-            .engine
+            .context
             .store
-            .log_file(&self.engine.run_id, self.name(index));
+            .log_file(&self.context.run_id, self.name(index));
         let entry = LedgerEntry {
-            run_id: self.engine.run_id.clone(),
-            pipeline: self.engine.pipeline_id.clone(),
+            run_id: self.context.run_id.clone(),
+            pipeline: self.context.pipeline_id.clone(),
             stage: self.name(index).to_string(),
             key,
             outcome,
@@ -482,13 +490,13 @@ impl<'e, 'p> Scheduler<'e, 'p> {
             log: log.exists().then(|| log.display().to_string()),
             error,
         };
-        if let Err(error) = ledger::append(&self.engine.store.ledger_file(), &entry) {
+        if let Err(error) = ledger::append(&self.context.store.ledger_file(), &entry) {
             tracing::warn!("could not append to the run history: {error}");
         }
     }
 
     fn finish(mut self) -> RunSummary {
-        let cancelled = self.engine.cancel.is_cancelled();
+        let cancelled = self.context.cancel.is_cancelled();
         let left: Vec<usize> = self
             .waiting
             .iter()

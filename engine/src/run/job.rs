@@ -15,8 +15,9 @@ use crate::plan::{InputSource, Plan, PlannedStage};
 use crate::run::output_check;
 use crate::run::progress::StageProgress;
 
-/// What every job of one invocation shares.
-pub struct Engine<'a> {
+/// What every job of one invocation (one `run`, `status`, `explain` or `cache gc`) shares: the
+/// plan, the store, the hasher and this invocation's run id.
+pub struct RunContext<'a> {
     pub plan: &'a Plan,
     pub store: &'a LocalStore,
     pub hasher: ContentHasher<'a>,
@@ -52,8 +53,8 @@ impl JobError {
     }
 }
 
-/// A stage with its inputs hashed and its key known.
-pub struct Prepared {
+/// A stage with its inputs hashed and its key known: ready to be looked up in the cache or run.
+pub struct KeyedJob {
     pub index: usize,
     pub manifest: KeyManifest,
     pub key: String,
@@ -90,14 +91,14 @@ pub struct Grant {
     pub gpus: Vec<u32>,
 }
 
-impl Engine<'_> {
+impl RunContext<'_> {
     /// Hashes the inputs of stage `index` and computes its key. `upstream[i]` is the output
     /// digest of stage `i`, known for every stage `index` reads from.
-    pub fn prepare<U: Upstream + ?Sized>(
+    pub fn key_stage<U: Upstream + ?Sized>(
         &self,
         index: usize,
         upstream: &U,
-    ) -> Result<Prepared, JobError> {
+    ) -> Result<KeyedJob, JobError> {
         let stage = &self.plan.stages[index];
         let mut inputs = BTreeMap::new();
         let mut sources = BTreeMap::new();
@@ -126,14 +127,14 @@ impl Engine<'_> {
             schema: KEY_SCHEMA.to_string(),
             kind: stage.kind.to_string(),
             version: stage.version.to_string(),
-            params: stage.stage.canonical_params(),
+            params: stage.configured.canonical_params(),
             inputs,
         };
         let key = manifest.key();
         let force = stage.always_run;
         objects.sort();
         objects.dedup();
-        Ok(Prepared {
+        Ok(KeyedJob {
             index,
             manifest,
             key,
@@ -195,39 +196,39 @@ impl Engine<'_> {
         }
     }
 
-    /// Runs a prepared stage under its key's lock and commits the result. Returns the record and
+    /// Runs a keyed job under its key's lock and commits the result. Returns the record and
     /// whether it was really run (false when another process finished it meanwhile).
     pub fn execute(
         &self,
-        prepared: &Prepared,
+        job: &KeyedJob,
         grant: &Grant,
         progress: &StageProgress,
         on_wait: &mut dyn FnMut(Option<u32>),
     ) -> Result<(RunRecord, bool), JobError> {
-        let stage = &self.plan.stages[prepared.index];
+        let stage = &self.plan.stages[job.index];
         let _lock = self
             .store
-            .lock(&prepared.key, on_wait)
+            .lock(&job.key, on_wait)
             .map_err(JobError::io("taking the stage lock"))?;
-        if !prepared.force
-            && let Some(record) = self.lookup(&prepared.key)
+        if !job.force
+            && let Some(record) = self.lookup(&job.key)
         {
             return Ok((record, false));
         }
-        let attempt = self.attempt_folder(stage, &prepared.key)?;
+        let attempt = self.attempt_folder(stage, &job.key)?;
         let out_dir = attempt.join("out");
         std::fs::create_dir_all(&out_dir).map_err(JobError::io("creating the staging folder"))?;
         let started = Instant::now();
-        let guard = self.guard_inputs(prepared);
-        let ran = self.run_plugin(stage, prepared, &out_dir, grant, progress);
+        let guard = self.guard_inputs(job);
+        let ran = self.run_plugin(stage, job, &out_dir, grant, progress);
         self.check_guard(&stage.name, guard)?;
         ran?;
-        self.check_inputs(prepared)?;
-        output_check::check_outputs(&stage.stage.outputs(), &out_dir)?;
-        let record = self.commit(stage, prepared, &out_dir, started)?;
+        self.check_inputs(job)?;
+        output_check::check_outputs(&stage.configured.outputs(), &out_dir)?;
+        let record = self.commit(stage, job, &out_dir, started)?;
         store::remove_tree(&attempt).map_err(JobError::io("removing the staging folder"))?;
         // Empty now unless a late writer of a killed run still holds an earlier attempt.
-        let _ = std::fs::remove_dir(self.store.staging(&prepared.key));
+        let _ = std::fs::remove_dir(self.store.staging(&job.key));
         Ok((record, true))
     }
 
@@ -238,7 +239,7 @@ impl Engine<'_> {
     /// into this one.
     fn attempt_folder(&self, stage: &PlannedStage, key: &str) -> Result<PathBuf, JobError> {
         let staging = self.store.staging(key);
-        if stage.stage.resumable() {
+        if stage.configured.resumable() {
             std::fs::create_dir_all(&staging)
                 .map_err(JobError::io("creating the staging folder"))?;
             std::fs::write(staging.join(store::RESUMABLE_MARKER), b"")
@@ -257,7 +258,7 @@ impl Engine<'_> {
     fn run_plugin(
         &self,
         stage: &PlannedStage,
-        prepared: &Prepared,
+        job: &KeyedJob,
         out_dir: &Path,
         grant: &Grant,
         progress: &StageProgress,
@@ -270,7 +271,7 @@ impl Engine<'_> {
         let mut ctx = StageContext {
             stage: &stage.name,
             root: &self.plan.root,
-            inputs: &prepared.input_paths,
+            inputs: &job.input_paths,
             out_dir,
             gpus: &grant.gpus,
             cpus: grant.cpus,
@@ -278,13 +279,13 @@ impl Engine<'_> {
             cancel: &self.cancel,
             log: &mut log,
         };
-        stage.stage.run(&mut ctx)?;
+        stage.configured.run(&mut ctx)?;
         Ok(())
     }
 
     /// Refuses to cache a result whose inputs changed while it was being computed.
-    fn check_inputs(&self, prepared: &Prepared) -> Result<(), JobError> {
-        for (path, before) in &prepared.snapshots {
+    fn check_inputs(&self, job: &KeyedJob) -> Result<(), JobError> {
+        for (path, before) in &job.snapshots {
             let unchanged = self
                 .hasher
                 .unchanged(path, before)
@@ -305,7 +306,7 @@ impl Engine<'_> {
     fn commit(
         &self,
         stage: &PlannedStage,
-        prepared: &Prepared,
+        job: &KeyedJob,
         out_dir: &Path,
         started: Instant,
     ) -> Result<RunRecord, JobError> {
@@ -321,10 +322,10 @@ impl Engine<'_> {
             .map_err(JobError::io("storing the output"))?;
         self.hasher.stat_cache().moved(out_dir, &stored);
         let record = RunRecord {
-            key: prepared.key.clone(),
+            key: job.key.clone(),
             stage: stage.name.clone(),
-            manifest: prepared.manifest.clone(),
-            sources: prepared.sources.clone(),
+            manifest: job.manifest.clone(),
+            sources: job.sources.clone(),
             output: digest,
             output_bytes: snapshot.bytes,
             duration_s: started.elapsed().as_secs_f64(),

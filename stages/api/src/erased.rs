@@ -60,8 +60,8 @@ pub trait DynStage: Send + Sync {
     fn doc(&self) -> &'static str;
     /// The JSON schema of the parameters, with the doc comment of each field.
     fn params_schema(&self) -> schemars::Schema;
-    /// Deserializes and validates parameters.
-    fn prepare(&self, params: toml::Value) -> Result<Box<dyn PreparedStage>, ParamError>;
+    /// Deserializes and validates parameters: the stage kind configured for one stage instance.
+    fn prepare(&self, params: toml::Value) -> Result<Box<dyn ConfiguredStage>, ParamError>;
 
     /// Each top-level parameter with its doc comment (`None`: undocumented), from the schema.
     fn param_docs(&self) -> BTreeMap<String, Option<String>> {
@@ -78,8 +78,9 @@ pub trait DynStage: Send + Sync {
     }
 }
 
-/// A stage kind bound to checked parameters: one stage instance of a pipeline.
-pub trait PreparedStage: Send + Sync {
+/// A stage kind bound to its parsed and checked parameters: what one stage instance of a pipeline
+/// runs. [`DynStage::prepare`] makes it.
+pub trait ConfiguredStage: Send + Sync {
     /// The parameters after deserialization, defaults filled in: what the cache key hashes.
     fn canonical_params(&self) -> serde_json::Value;
     fn outputs(&self) -> Vec<String>;
@@ -98,7 +99,8 @@ pub fn erase<S: Stage>(stage: S) -> Box<dyn DynStage> {
 
 struct Erased<S>(std::sync::Arc<S>);
 
-struct Prepared<S: Stage> {
+/// A stage kind with its typed parameters.
+struct Configured<S: Stage> {
     stage: std::sync::Arc<S>,
     params: S::Params,
     _kind: PhantomData<S>,
@@ -121,7 +123,7 @@ impl<S: Stage> DynStage for Erased<S> {
         schemars::schema_for!(S::Params)
     }
 
-    fn prepare(&self, params: toml::Value) -> Result<Box<dyn PreparedStage>, ParamError> {
+    fn prepare(&self, params: toml::Value) -> Result<Box<dyn ConfiguredStage>, ParamError> {
         let params: S::Params = serde_path_to_error::deserialize(params).map_err(|error| {
             let path = error.path().to_string();
             let path = if path == "." { String::new() } else { path };
@@ -135,7 +137,7 @@ impl<S: Stage> DynStage for Erased<S> {
             ParamError::new(path, first_line)
         })?;
         S::validate(&params)?;
-        Ok(Box::new(Prepared {
+        Ok(Box::new(Configured {
             stage: self.0.clone(),
             params,
             _kind: PhantomData::<S>,
@@ -143,7 +145,7 @@ impl<S: Stage> DynStage for Erased<S> {
     }
 }
 
-impl<S: Stage> PreparedStage for Prepared<S> {
+impl<S: Stage> ConfiguredStage for Configured<S> {
     fn canonical_params(&self) -> serde_json::Value {
         // Serializing a plain data struct cannot fail; a stage whose params hold maps with
         // non-string keys would be a programming error caught by the registry's tests.

@@ -13,7 +13,9 @@ mod paths;
 pub mod rng;
 
 pub use context::{CancelToken, Progress, SilentProgress, StageContext};
-pub use erased::{DynStage, ParamError, PreparedStage, erase};
+/// The former name of [`ConfiguredStage`], kept for the stage crates' examples that still use it.
+pub use erased::ConfiguredStage as PreparedStage;
+pub use erased::{ConfiguredStage, DynStage, ParamError, erase};
 pub use folder_run::FolderRun;
 pub use paths::{RelPathError, check_relative, copy_path};
 

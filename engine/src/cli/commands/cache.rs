@@ -84,11 +84,10 @@ fn gc(
                 "these manifests use different caches: collect each on its own".into(),
             ));
         }
-        let engine = session.engine(CancelToken::new());
-        for (index, _, prepared) in
-            status::compute(&engine, &BTreeSet::new(), &BTreeSet::new()).stages
+        let context = session.run_context(CancelToken::new());
+        for (index, _, job) in status::compute(&context, &BTreeSet::new(), &BTreeSet::new()).stages
         {
-            keep_keys.extend(prepared.map(|p| p.key));
+            keep_keys.extend(job.map(|job| job.key));
             if let Some(last) = session
                 .store
                 .last(&session.pipeline_id, &session.plan.stages[index].name)

@@ -25,8 +25,8 @@ pub fn status(
 ) -> Result<ExitCode, CliError> {
     let session = Session::open(&args.manifest, cache_flag, registry)?;
     let selected = session.selection(&args.targets)?;
-    let engine = session.engine(CancelToken::new());
-    let report = status::compute(&engine, &selected, &BTreeSet::new());
+    let context = session.run_context(CancelToken::new());
+    let report = status::compute(&context, &selected, &BTreeSet::new());
     session.save_stat_cache();
     let stale = report
         .stages
@@ -92,10 +92,10 @@ pub fn explain(
         ))
     })?;
     let selected = session.plan.graph.with_ancestors(&[index]);
-    let engine = session.engine(CancelToken::new());
-    let report = status::compute(&engine, &selected, &BTreeSet::new());
+    let context = session.run_context(CancelToken::new());
+    let report = status::compute(&context, &selected, &BTreeSet::new());
     session.save_stat_cache();
-    let (_, stage_status, prepared) = report
+    let (_, stage_status, job) = report
         .stages
         .into_iter()
         .find(|(i, _, _)| *i == index)
@@ -104,11 +104,11 @@ pub fn explain(
     let value = serde_json::json!({
         "stage": stage.name,
         "desc": stage.desc,
-        "key": prepared.as_ref().map(|p| &p.key),
-        "manifest": prepared.as_ref().map(|p| &p.manifest),
-        "sources": prepared.as_ref().map(|p| &p.sources),
+        "key": job.as_ref().map(|job| &job.key),
+        "manifest": job.as_ref().map(|job| &job.manifest),
+        "sources": job.as_ref().map(|job| &job.sources),
         "status": stage_status,
-        "outputs": stage.stage.outputs(),
+        "outputs": stage.configured.outputs(),
         "resources": { "cpus": stage.resources.cpus, "gpu": stage.resources.gpus },
     });
     if args.json {
@@ -119,16 +119,16 @@ pub fn explain(
             println!("desc:   {desc}");
         }
         println!("status: {}", stage_status.describe());
-        match &prepared {
-            Some(prepared) => {
-                println!("key:    {}", prepared.key);
+        match &job {
+            Some(job) => {
+                println!("key:    {}", job.key);
                 println!("key manifest (BLAKE3 of its canonical JSON):");
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&prepared.manifest).unwrap_or_default()
+                    serde_json::to_string_pretty(&job.manifest).unwrap_or_default()
                 );
                 println!("inputs as written:");
-                for (name, shown) in &prepared.sources {
+                for (name, shown) in &job.sources {
                     println!("  {name} = {}", shown.join(", "));
                 }
             }

@@ -18,7 +18,7 @@ use crate::cli::args::{Cli, Command};
 use crate::manifest::diagnostics::Diagnostics;
 use crate::plan::Plan;
 use crate::registry::Registry;
-use crate::run::job::Engine;
+use crate::run::job::RunContext;
 
 /// Exit codes (documented in `cli.rs` and the README).
 pub mod exit {
@@ -97,8 +97,9 @@ impl Session {
         })
     }
 
-    pub fn engine(&self, cancel: CancelToken) -> Engine<'_> {
-        Engine {
+    /// What the jobs of this invocation share, with a new run id.
+    pub fn run_context(&self, cancel: CancelToken) -> RunContext<'_> {
+        RunContext {
             plan: &self.plan,
             store: &self.store,
             hasher: ContentHasher::new(&self.stat_cache),

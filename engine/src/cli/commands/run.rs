@@ -28,9 +28,9 @@ pub fn run(
     } else {
         session.resolve_names(&args.force)?
     };
-    let engine = session.engine(cancel.clone());
+    let context = session.run_context(cancel.clone());
     if args.dry_run {
-        let report = status::compute(&engine, &selected, &forced);
+        let report = status::compute(&context, &selected, &forced);
         for (index, stage_status, _) in &report.stages {
             let verb = match stage_status {
                 status::StageStatus::UpToDate { .. } => "cached   ",
@@ -64,7 +64,7 @@ pub fn run(
     };
     let reporter = Reporter::detect(true);
     let summary = executor::run(
-        &engine,
+        &context,
         &LocalExecutor,
         &reporter,
         Pool::new(cpus, gpus),
@@ -105,7 +105,7 @@ pub fn run(
         let _ = writeln!(
             std::io::stdout(),
             "{}",
-            serde_json::json!({ "run_id": engine.run_id, "stages": stages })
+            serde_json::json!({ "run_id": context.run_id, "stages": stages })
         );
     }
     Ok(if cancel.is_cancelled() {

@@ -9,12 +9,12 @@ use std::path::Path;
 
 use crate::cache::ledger::{self, Outcome};
 use crate::cache::store::Store;
-use crate::run::job::Engine;
+use crate::run::job::RunContext;
 
 /// How many of the stage's latest results are compared with what is at the destination.
 const EARLIER_RESULTS: usize = 20;
 
-impl Engine<'_> {
+impl RunContext<'_> {
     /// Why `source` (at `inside` in the output of stage `index`) may not replace `target`, if it
     /// may not: `target` is of the other kind and no earlier publish of the stage.
     pub(super) fn foreign_destination(

@@ -17,9 +17,9 @@ use bounds::{Bounds, Refusal};
 
 use crate::cache::lock;
 use crate::cache::store::{RunRecord, Store};
-use crate::run::job::{Engine, JobError};
+use crate::run::job::{JobError, RunContext};
 
-impl Engine<'_> {
+impl RunContext<'_> {
     /// Places the stage's published files at their user-visible paths, if they differ.
     /// Returns the paths that were (re)written.
     pub fn publish(&self, index: usize, record: &RunRecord) -> Result<Vec<String>, JobError> {
@@ -28,7 +28,7 @@ impl Engine<'_> {
         let bounds = Bounds::new(&self.plan.root, cache)
             .map_err(JobError::io("resolving the project root"))?;
         let mut written = Vec::new();
-        for (inside, destination) in stage.stage.publishes() {
+        for (inside, destination) in stage.configured.publishes() {
             let source = self.store.output_path(&record.output).join(&inside);
             let target = bounds
                 .resolve(&destination)
@@ -66,7 +66,7 @@ impl Engine<'_> {
     pub fn published_paths_current(&self, index: usize, record: &RunRecord) -> Vec<String> {
         let stage = &self.plan.stages[index];
         stage
-            .stage
+            .configured
             .publishes()
             .into_iter()
             .filter(|(inside, destination)| {
