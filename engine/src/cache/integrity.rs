@@ -8,19 +8,20 @@
 use std::path::{Path, PathBuf};
 
 use crate::cache::hashing::Snapshot;
+use crate::cache::ids::{Digest, StageKey};
 use crate::cache::store::{RunRecord, Store};
 use crate::run::job::{JobError, KeyedJob, RunContext};
 
 /// The outputs of other stages a stage receives, as they were before it ran.
 pub struct InputGuard {
     /// (upstream stage index, its output digest, what the object held before the run)
-    objects: Vec<(usize, String, Option<Snapshot>)>,
+    objects: Vec<(usize, Digest, Option<Snapshot>)>,
 }
 
 impl RunContext<'_> {
     /// The cached result of `key`, if any and intact. A damaged output is taken out of the cache
     /// (with a warning), so the stage is computed again.
-    pub fn lookup(&self, key: &str) -> Option<RunRecord> {
+    pub fn lookup(&self, key: &StageKey) -> Option<RunRecord> {
         let record = self.store.lookup(key)?;
         match self.damage(&record.output, None) {
             None => Some(record),
@@ -60,7 +61,7 @@ impl RunContext<'_> {
             };
             self.discard(&digest);
             let name = &self.plan.stages[upstream].name;
-            if before.is_none_or(|before| before.digest.to_hex().as_str() != digest) {
+            if before.is_none_or(|before| before.digest.to_hex().as_str() != digest.as_str()) {
                 return Err(JobError::Invalid(format!(
                     "the cached output of `{name}` that `{stage}` read was damaged before it ran ({change}); it was \
                      removed from the cache: run again to compute it anew"
@@ -76,13 +77,13 @@ impl RunContext<'_> {
     }
 
     /// What differs between the stored output `digest` and its name, if anything.
-    fn damage(&self, digest: &str, before: Option<&Snapshot>) -> Option<String> {
+    fn damage(&self, digest: &Digest, before: Option<&Snapshot>) -> Option<String> {
         let root = self.store.output_path(digest);
         let now = match self.hasher.snapshot(&root) {
             Ok(now) => now,
             Err(error) => return Some(format!("it cannot be read: {error}")),
         };
-        if now.digest.to_hex().as_str() == digest {
+        if now.digest.to_hex().as_str() == digest.as_str() {
             return None;
         }
         let changed = before.and_then(|before| first_change(&root, before, &now));
@@ -92,7 +93,7 @@ impl RunContext<'_> {
         ))
     }
 
-    fn discard(&self, digest: &str) {
+    fn discard(&self, digest: &Digest) {
         if let Err(error) = self.store.discard_output(digest) {
             tracing::warn!("could not remove the damaged output {digest}: {error}");
         }

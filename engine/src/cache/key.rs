@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::ids::{Digest, StageKey};
+
 /// The salt of the key schema: change it and every key changes.
 pub const KEY_SCHEMA: &str = "pipeline-key-v1";
 
@@ -18,16 +20,18 @@ pub struct KeyManifest {
     pub version: String,
     pub params: serde_json::Value,
     /// Input name -> content digest of each bound path (hex), in binding order.
-    pub inputs: BTreeMap<String, Vec<String>>,
+    pub inputs: BTreeMap<String, Vec<Digest>>,
 }
 
 impl KeyManifest {
     /// The key: BLAKE3 (hex) of the canonical JSON of the manifest.
-    pub fn key(&self) -> String {
+    pub fn key(&self) -> StageKey {
         let value = serde_json::to_value(self).expect("a key manifest is plain data");
-        blake3::hash(canonical_json(&value).as_bytes())
-            .to_hex()
-            .to_string()
+        StageKey::new(
+            blake3::hash(canonical_json(&value).as_bytes())
+                .to_hex()
+                .to_string(),
+        )
     }
 }
 
@@ -185,7 +189,7 @@ mod tests {
             kind: "exec".into(),
             version: "1".into(),
             params: serde_json::json!({"lr": lr, "cmd": ["a", "b"]}),
-            inputs: BTreeMap::from([("data".to_string(), vec![digest.to_string()])]),
+            inputs: BTreeMap::from([("data".to_string(), vec![Digest::new(digest)])]),
         }
     }
 

@@ -5,6 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::ids::{RunId, StageKey};
+
 /// How a stage ended in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -33,10 +35,10 @@ impl Outcome {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LedgerEntry {
-    pub run_id: String,
+    pub run_id: RunId,
     pub pipeline: String,
     pub stage: String,
-    pub key: Option<String>,
+    pub key: Option<StageKey>,
     pub outcome: Outcome,
     pub duration_s: f64,
     pub finished_unix: u64,

@@ -3,6 +3,7 @@
 //! keep a damaged cache from being trusted, the run history and whether each stage is up to date.
 
 pub mod hashing;
+pub mod ids;
 pub mod integrity;
 pub mod key;
 pub mod ledger;

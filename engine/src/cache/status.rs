@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::cache::ids::{Digest, StageKey};
 use crate::cache::key::explain_change;
 use crate::cache::store::Store;
 use crate::run::job::{KeyedJob, RunContext};
@@ -16,12 +17,12 @@ pub enum StageStatus {
     /// Its key is in the run cache: nothing to run. `restored` when that result is not the last
     /// one this pipeline used (a reverted change); `publish` lists published paths to rewrite.
     UpToDate {
-        key: String,
+        key: StageKey,
         restored: bool,
         publish: Vec<String>,
     },
     /// It will run, for these reasons.
-    Stale { key: String, reasons: Vec<String> },
+    Stale { key: StageKey, reasons: Vec<String> },
     /// Its key depends on stages that have yet to run.
     Waiting { upstream: Vec<String> },
     /// Its inputs could not be read.
@@ -40,7 +41,7 @@ pub fn compute(
     forced: &BTreeSet<usize>,
 ) -> Report {
     let plan = context.plan;
-    let mut outputs: Vec<Option<String>> = vec![None; plan.stages.len()];
+    let mut outputs: Vec<Option<Digest>> = vec![None; plan.stages.len()];
     let mut stages = Vec::new();
     for index in plan.graph.order() {
         if !selected.is_empty() && !selected.contains(&index) {

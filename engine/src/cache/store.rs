@@ -22,43 +22,44 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cache::ids::{Digest, RunId, StageKey};
 use crate::cache::key::KeyManifest;
 use crate::cache::lock::{self, KeyLock};
 
 /// What the cache keeps about a finished stage run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
-    pub key: String,
+    pub key: StageKey,
     pub stage: String,
     pub manifest: KeyManifest,
     /// Each input's paths as written in the manifest (not part of the key).
     pub sources: BTreeMap<String, Vec<String>>,
     /// Tree digest of the output folder.
-    pub output: String,
+    pub output: Digest,
     pub output_bytes: u64,
     pub duration_s: f64,
     pub finished_unix: u64,
-    pub run_id: String,
+    pub run_id: RunId,
 }
 
 /// Where results are kept. The local folder is one implementation; a shared remote cache is
 /// another, behind the same calls.
 pub trait Store: Send + Sync {
     /// The record of `key`, if its output is still present.
-    fn lookup(&self, key: &str) -> Option<RunRecord>;
+    fn lookup(&self, key: &StageKey) -> Option<RunRecord>;
     /// Blocks until this process alone works on `key`.
-    fn lock(&self, key: &str, on_wait: &mut dyn FnMut(Option<u32>)) -> io::Result<KeyLock>;
+    fn lock(&self, key: &StageKey, on_wait: &mut dyn FnMut(Option<u32>)) -> io::Result<KeyLock>;
     /// The private folder where the run of `key` happens.
-    fn staging(&self, key: &str) -> PathBuf;
+    fn staging(&self, key: &StageKey) -> PathBuf;
     /// Moves a finished output folder into the store under its digest; returns where it lives.
-    fn put_output(&self, folder: &Path, digest: &str) -> io::Result<PathBuf>;
+    fn put_output(&self, folder: &Path, digest: &Digest) -> io::Result<PathBuf>;
     /// Commits a run: after this, `lookup(record.key)` finds it.
     fn put_record(&self, record: &RunRecord) -> io::Result<()>;
     /// Where the output with `digest` lives.
-    fn output_path(&self, digest: &str) -> PathBuf;
+    fn output_path(&self, digest: &Digest) -> PathBuf;
     /// Takes a damaged output out of the store, so that every key whose result it was misses
     /// and is recomputed. Moved aside first: no reader ever sees it half removed.
-    fn discard_output(&self, digest: &str) -> io::Result<()>;
+    fn discard_output(&self, digest: &Digest) -> io::Result<()>;
 }
 
 /// The cache in a local folder.
@@ -91,16 +92,16 @@ impl LocalStore {
         self.base.join("ledger.jsonl")
     }
 
-    pub fn log_file(&self, run_id: &str, stage: &str) -> PathBuf {
+    pub fn log_file(&self, run_id: &RunId, stage: &str) -> PathBuf {
         self.base
             .join("logs")
-            .join(run_id)
+            .join(run_id.as_str())
             .join(format!("{}.log", file_safe(stage)))
     }
 
     /// Adds `text` at the end of a stage's log (on a line of its own), creating the log if the
     /// stage wrote none.
-    pub fn append_log(&self, run_id: &str, stage: &str, text: &str) -> io::Result<PathBuf> {
+    pub fn append_log(&self, run_id: &RunId, stage: &str, text: &str) -> io::Result<PathBuf> {
         use std::io::{Read, Seek, SeekFrom, Write};
         let path = self.log_file(run_id, stage);
         std::fs::create_dir_all(path.parent().expect("logs live in a folder"))?;
@@ -119,7 +120,8 @@ impl LocalStore {
         Ok(path)
     }
 
-    fn record_path(&self, key: &str) -> PathBuf {
+    fn record_path(&self, key: &StageKey) -> PathBuf {
+        let key = key.as_str();
         self.base
             .join("runs")
             .join(&key[..2.min(key.len())])
@@ -158,12 +160,13 @@ impl LocalStore {
     }
 
     /// Every output folder: (digest, path).
-    pub fn outputs(&self) -> Vec<(String, PathBuf)> {
+    pub fn outputs(&self) -> Vec<(Digest, PathBuf)> {
         read_dir_paths(&self.objects_dir())
             .iter()
             .flat_map(|shard| read_dir_paths(shard))
             .filter_map(|path| Some((path.file_name()?.to_str()?.to_string(), path)))
             .filter(|(name, _)| !name.starts_with('.'))
+            .map(|(name, path)| (Digest::new(name), path))
             .collect()
     }
 
@@ -171,8 +174,10 @@ impl LocalStore {
         read_dir_paths(&self.base.join("staging"))
     }
 
-    pub fn lock_path(&self, key: &str) -> PathBuf {
-        self.base.join("locks").join(format!("{key}.lock"))
+    /// The lock file named `name`: a stage key's (see [`Store::lock`]), or another lock of the
+    /// cache such as a publish destination's.
+    pub fn lock_path(&self, name: &str) -> PathBuf {
+        self.base.join("locks").join(format!("{name}.lock"))
     }
 
     /// Staging folders no process works in, each with its key's lock now held by us so that no
@@ -199,20 +204,20 @@ impl LocalStore {
 pub const RESUMABLE_MARKER: &str = ".resumable";
 
 impl Store for LocalStore {
-    fn lookup(&self, key: &str) -> Option<RunRecord> {
+    fn lookup(&self, key: &StageKey) -> Option<RunRecord> {
         let record = read_record(&self.record_path(key))?;
         self.output_path(&record.output).is_dir().then_some(record)
     }
 
-    fn lock(&self, key: &str, on_wait: &mut dyn FnMut(Option<u32>)) -> io::Result<KeyLock> {
-        lock::acquire(&self.lock_path(key), on_wait)
+    fn lock(&self, key: &StageKey, on_wait: &mut dyn FnMut(Option<u32>)) -> io::Result<KeyLock> {
+        lock::acquire(&self.lock_path(key.as_str()), on_wait)
     }
 
-    fn staging(&self, key: &str) -> PathBuf {
-        self.base.join("staging").join(key)
+    fn staging(&self, key: &StageKey) -> PathBuf {
+        self.base.join("staging").join(key.as_str())
     }
 
-    fn put_output(&self, folder: &Path, digest: &str) -> io::Result<PathBuf> {
+    fn put_output(&self, folder: &Path, digest: &Digest) -> io::Result<PathBuf> {
         let target = self.output_path(digest);
         if target.is_dir() {
             remove_tree(folder)?;
@@ -235,13 +240,14 @@ impl Store for LocalStore {
         write_atomic(&self.record_path(&record.key), &json)
     }
 
-    fn output_path(&self, digest: &str) -> PathBuf {
+    fn output_path(&self, digest: &Digest) -> PathBuf {
+        let digest = digest.as_str();
         self.objects_dir()
             .join(&digest[..2.min(digest.len())])
             .join(digest)
     }
 
-    fn discard_output(&self, digest: &str) -> io::Result<()> {
+    fn discard_output(&self, digest: &Digest) -> io::Result<()> {
         let path = self.output_path(digest);
         // Hidden names in a shard are not outputs (see `outputs`).
         let aside = temp_sibling(&path);
@@ -341,12 +347,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = LocalStore::open(dir.path()).expect("cache opens");
         let path = store
-            .append_log("run", "a[x=1]", "created")
+            .append_log(&RunId::new("run"), "a[x=1]", "created")
             .expect("log written");
         assert_eq!(std::fs::read_to_string(&path).expect("log"), "created\n");
         std::fs::write(&path, "a partial line").expect("log");
         store
-            .append_log("run", "a[x=1]", "FAILED  a: why\n")
+            .append_log(&RunId::new("run"), "a[x=1]", "FAILED  a: why\n")
             .expect("log written");
         assert_eq!(
             std::fs::read_to_string(&path).expect("log"),

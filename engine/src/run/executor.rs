@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 
+use crate::cache::ids::{Digest, StageKey};
 use crate::cache::ledger::{self, LedgerEntry, Outcome, now_unix};
 use crate::cache::store::RunRecord;
 use crate::run::job::{Grant, JobError, KeyedJob, RunContext, Upstream};
@@ -101,7 +102,7 @@ enum Message {
     Keyed(usize, Result<Keyed, JobError>),
     Finished(
         usize,
-        String,
+        StageKey,
         Result<(RunRecord, bool), JobError>,
         f64,
         Grant,
@@ -189,7 +190,7 @@ struct Scheduler<'e, 'p> {
     pool: Pool,
     options: &'e RunOptions,
     /// Output digest of each finished stage.
-    outputs: Vec<Option<String>>,
+    outputs: Vec<Option<Digest>>,
     /// Selected stages not yet keyed.
     waiting: BTreeSet<usize>,
     /// For each stage, how many of its upstream stages have not finished.
@@ -373,7 +374,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         seconds: f64,
         remember: bool,
     ) {
-        let short = &record.key[..12];
+        let short = record.key.short();
         let verb = match outcome {
             Outcome::Hit => format!("cached  {} ({short})", self.name(index)),
             _ => format!("done    {} in {seconds:.1}s ({short})", self.name(index)),
@@ -417,7 +418,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         }
     }
 
-    fn failed(&mut self, index: usize, key: Option<String>, error: &JobError, seconds: f64) {
+    fn failed(&mut self, index: usize, key: Option<StageKey>, error: &JobError, seconds: f64) {
         let outcome = if error.is_cancelled() {
             Outcome::Cancelled
         } else {
@@ -469,7 +470,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
     fn record(
         &mut self,
         index: usize,
-        key: Option<String>,
+        key: Option<StageKey>,
         outcome: Outcome,
         seconds: f64,
         error: Option<String>,
@@ -516,10 +517,10 @@ impl<'e, 'p> Scheduler<'e, 'p> {
 }
 
 /// The output digests a stage reads, sorted by stage index.
-struct Digests(Vec<(usize, String)>);
+struct Digests(Vec<(usize, Digest)>);
 
 impl Upstream for Digests {
-    fn digest(&self, stage: usize) -> Option<&str> {
+    fn digest(&self, stage: usize) -> Option<&Digest> {
         let found = self
             .0
             .binary_search_by_key(&stage, |(index, _)| *index)

@@ -8,6 +8,7 @@ use std::time::Instant;
 use pipeline_api::{CancelToken, StageContext, StageError};
 
 use crate::cache::hashing::{ContentHasher, Snapshot};
+use crate::cache::ids::{Digest, RunId, StageKey};
 use crate::cache::key::{KEY_SCHEMA, KeyManifest};
 use crate::cache::ledger::now_unix;
 use crate::cache::store::{self, LocalStore, RunRecord, Store};
@@ -23,7 +24,7 @@ pub struct RunContext<'a> {
     pub hasher: ContentHasher<'a>,
     /// Names this manifest within the cache (for "what changed since the last run").
     pub pipeline_id: String,
-    pub run_id: String,
+    pub run_id: RunId,
     pub cancel: CancelToken,
 }
 
@@ -57,29 +58,29 @@ impl JobError {
 pub struct KeyedJob {
     pub index: usize,
     pub manifest: KeyManifest,
-    pub key: String,
+    pub key: StageKey,
     pub sources: BTreeMap<String, Vec<String>>,
     pub input_paths: BTreeMap<String, Vec<PathBuf>>,
     /// Run even if the key is cached (`--force`, `always_run`).
     pub force: bool,
     /// The other stages' outputs this stage reads: (stage index, output digest), once each.
-    pub upstream: Vec<(usize, String)>,
+    pub upstream: Vec<(usize, Digest)>,
     snapshots: Vec<(PathBuf, Snapshot)>,
 }
 
 /// The output digests of finished stages, by stage index (`None`: not finished).
 pub trait Upstream {
-    fn digest(&self, stage: usize) -> Option<&str>;
+    fn digest(&self, stage: usize) -> Option<&Digest>;
 }
 
-impl Upstream for [Option<String>] {
-    fn digest(&self, stage: usize) -> Option<&str> {
-        self.get(stage)?.as_deref()
+impl Upstream for [Option<Digest>] {
+    fn digest(&self, stage: usize) -> Option<&Digest> {
+        self.get(stage)?.as_ref()
     }
 }
 
-impl Upstream for Vec<Option<String>> {
-    fn digest(&self, stage: usize) -> Option<&str> {
+impl Upstream for Vec<Option<Digest>> {
+    fn digest(&self, stage: usize) -> Option<&Digest> {
         self.as_slice().digest(stage)
     }
 }
@@ -112,7 +113,7 @@ impl RunContext<'_> {
                     let digest = upstream
                         .digest(*stage)
                         .expect("upstream stages finish first");
-                    objects.push((*stage, digest.to_string()));
+                    objects.push((*stage, digest.clone()));
                 }
                 let (path, digest) = self.input(source, upstream, &mut snapshots)?;
                 digests.push(digest);
@@ -151,14 +152,14 @@ impl RunContext<'_> {
         source: &InputSource,
         upstream: &U,
         snapshots: &mut Vec<(PathBuf, Snapshot)>,
-    ) -> Result<(PathBuf, String), JobError> {
+    ) -> Result<(PathBuf, Digest), JobError> {
         match source {
             InputSource::Path { path, shown } => {
                 let snapshot = self
                     .hasher
                     .snapshot(path)
                     .map_err(JobError::io(format!("hashing input `{shown}`")))?;
-                let digest = snapshot.digest.to_hex().to_string();
+                let digest = Digest::from(snapshot.digest);
                 snapshots.push((path.clone(), snapshot));
                 Ok((path.clone(), digest))
             }
@@ -166,7 +167,7 @@ impl RunContext<'_> {
                 let digest = upstream
                     .digest(*stage)
                     .expect("upstream stages finish first")
-                    .to_string();
+                    .clone();
                 let root = self.store.output_path(&digest);
                 if subpath.is_empty() {
                     return Ok((root, digest));
@@ -178,7 +179,7 @@ impl RunContext<'_> {
                         "stage `{name}` did not write `{subpath}`, which this stage reads"
                     ))
                 })?;
-                Ok((path, snapshot.digest.to_hex().to_string()))
+                Ok((path, Digest::from(snapshot.digest)))
             }
         }
     }
@@ -237,7 +238,7 @@ impl RunContext<'_> {
     /// `staging/<key>/attempt-<pid>-<time>/`, after earlier attempts are cleared as far as possible: a
     /// program left over from a killed run may still write into its own attempt's folder, never
     /// into this one.
-    fn attempt_folder(&self, stage: &PlannedStage, key: &str) -> Result<PathBuf, JobError> {
+    fn attempt_folder(&self, stage: &PlannedStage, key: &StageKey) -> Result<PathBuf, JobError> {
         let staging = self.store.staging(key);
         if stage.configured.resumable() {
             std::fs::create_dir_all(&staging)
@@ -315,7 +316,7 @@ impl RunContext<'_> {
             .hasher
             .snapshot(out_dir)
             .map_err(JobError::io("hashing the output"))?;
-        let digest = snapshot.digest.to_hex().to_string();
+        let digest = Digest::from(snapshot.digest);
         let stored = self
             .store
             .put_output(out_dir, &digest)

@@ -8,6 +8,7 @@ use pipeline_api::CancelToken;
 
 use super::{CliError, Session, cache_dir_for, exit};
 use crate::cache::hashing::ContentHasher;
+use crate::cache::ids::Digest;
 use crate::cache::stat_cache::StatCache;
 use crate::cache::status;
 use crate::cache::store::{LocalStore, Store, remove_tree};
@@ -149,8 +150,8 @@ fn verify(
     let mut damaged = 0;
     let outputs = store.outputs();
     for (digest, path) in &outputs {
-        let actual = hasher.snapshot(path).map(|s| s.digest.to_hex().to_string());
-        if actual.as_deref().ok() != Some(digest.as_str()) {
+        let actual = hasher.snapshot(path).map(|s| Digest::from(s.digest));
+        if actual.ok().as_ref() != Some(digest) {
             damaged += 1;
             println!("damaged: output {digest} ({})", path.display());
             if repair {

@@ -8,6 +8,7 @@ use pipeline_api::CancelToken;
 
 use super::{CliError, Session, cache_dir_for, exit, params_doc};
 use crate::cache::hashing::{ContentHasher, print_digest};
+use crate::cache::ids::StageKey;
 use crate::cache::stat_cache::StatCache;
 use crate::cache::store::LocalStore;
 use crate::cli::args::{
@@ -198,7 +199,7 @@ pub fn log(
         "run", "stage", "outcome", "seconds"
     );
     for entry in entries {
-        let key = entry.key.as_deref().map_or("-", |k| &k[..12.min(k.len())]);
+        let key = entry.key.as_ref().map_or("-", StageKey::short);
         println!(
             "{:<18} {:<28} {:<9} {:>9.2}  {key}",
             entry.run_id,

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use pipeline_api::CancelToken;
 
 use crate::cache::hashing::ContentHasher;
+use crate::cache::ids::RunId;
 use crate::cache::stat_cache::StatCache;
 use crate::cache::store::LocalStore;
 use crate::cli::args::{Cli, Command};
@@ -176,12 +177,12 @@ fn pipeline_id(manifest: &Path, root: &Path) -> String {
     format!("{stem}-{}", &digest[..12])
 }
 
-fn run_id() -> String {
-    format!(
+fn run_id() -> RunId {
+    RunId::new(format!(
         "{}-{}",
         crate::cache::ledger::now_unix(),
         std::process::id()
-    )
+    ))
 }
 
 /// Where a command without a manifest finds the cache.
