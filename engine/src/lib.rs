@@ -13,5 +13,7 @@ pub(crate) mod manifest;
 pub(crate) mod plan;
 pub mod registry;
 pub(crate) mod run;
+#[cfg(test)]
+mod testing;
 
 pub use cli::program;

@@ -3,8 +3,10 @@
 //!
 //! Serde reports the first problem only, and errors raised inside custom or untagged
 //! deserializers may carry no path; the plugin's JSON schema says where a key does not belong.
+//! Whether the error is a key its table does not take is the error's kind
+//! ([`ParamErrorKind::UnknownField`]), set where the plugin's parameters were deserialized.
 
-use pipeline_api::{DynStage, ParamError};
+use pipeline_api::{DynStage, ParamError, ParamErrorKind};
 
 use crate::manifest::diagnostics::{Diagnostic, SourceFile, did_you_mean};
 use crate::plan::expand::Instance;
@@ -20,7 +22,8 @@ pub fn diagnose(
 ) -> Vec<Diagnostic> {
     let schema = ParamSchema::new(plugin.params_schema());
     let unknown = schema.unknown_keys(&instance.table, &ENGINE_KEYS);
-    if let Some(field) = unknown_field(&error.message) {
+    if let ParamErrorKind::UnknownField(unknown_field) = &error.kind {
+        let (field, valid) = (unknown_field.field.as_str(), &unknown_field.valid);
         let candidates: Vec<&UnknownKey<'_>> =
             unknown.iter().filter(|u| u.entry.key == field).collect();
         // Several tables may hold a key of that name: the one on serde's path, if it gave one.
@@ -30,7 +33,7 @@ pub fn diagnose(
         if let Some(found) = on_path.or(candidates.first()) {
             return vec![unknown_key(source, instance, plugin, found)];
         }
-        if let Some(diagnostic) = unknown_on_path(source, instance, plugin, error, field) {
+        if let Some(diagnostic) = unknown_on_path(source, instance, plugin, error, field, valid) {
             return vec![diagnostic];
         }
     } else {
@@ -51,13 +54,6 @@ pub fn diagnose(
 fn within(path: &str, outer: &str) -> bool {
     path.strip_prefix(outer)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
-}
-
-/// `unknown field `x`, expected ...`: serde's words for a key a struct does not take.
-fn unknown_field(message: &str) -> Option<&str> {
-    message
-        .strip_prefix("unknown field `")
-        .and_then(|rest| rest.split('`').next())
 }
 
 fn unknown_key(
@@ -132,13 +128,15 @@ fn nested(
     .with_hint(hint)
 }
 
-/// When the schema does not refuse the key but serde did: serde's path and its list of keys.
+/// When the schema does not refuse the key but serde did: serde's path and its list of keys
+/// (`valid`).
 fn unknown_on_path(
     source: &SourceFile,
     instance: &Instance,
     plugin: &dyn DynStage,
     error: &ParamError,
     field: &str,
+    valid: &[String],
 ) -> Option<Diagnostic> {
     let table = error
         .path
@@ -151,12 +149,11 @@ fn unknown_on_path(
         instance.table.find(table)
     };
     let entry = holder?.get(field)?;
-    let valid = expected_keys(&error.message);
     if table.is_empty() {
         let unknown = UnknownKey {
             table_path: String::new(),
             entry,
-            valid,
+            valid: valid.to_vec(),
         };
         return Some(unknown_key(source, instance, plugin, &unknown));
     }
@@ -167,21 +164,8 @@ fn unknown_on_path(
         plugin,
         field,
         table,
-        &valid,
+        valid,
     ))
-}
-
-/// The keys in serde's "expected one of `a`, `b`" (or "expected `a`").
-fn expected_keys(message: &str) -> Vec<String> {
-    let Some((_, expected)) = message.split_once("expected") else {
-        return Vec::new();
-    };
-    expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect()
 }
 
 fn generic(
@@ -208,7 +192,7 @@ fn generic(
     };
     let close = error
         .choices
-        .as_ref()
+        .as_deref()
         .and_then(|(word, choices)| did_you_mean(word, choices.iter().map(String::as_str)));
     let hint = match (close, &error.hint) {
         (Some(close), Some(hint)) => format!("did you mean `{close}`? {hint}"),
@@ -250,13 +234,67 @@ pub fn check_inputs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::diagnostics::Diagnostics;
+    use crate::plan::expand::expand;
+    use crate::testing;
+
+    /// The diagnostics for `error` raised on the one stage of `manifest`, with the text the key
+    /// they point at.
+    fn diagnosed(manifest: &str, error: &ParamError) -> Vec<(String, String)> {
+        let manifest = testing::manifest(manifest);
+        let registry = testing::registry();
+        let instances = expand(&manifest, &mut Diagnostics::default());
+        let plugin = registry.get("emit").expect("registered");
+        diagnose(&manifest.source, &instances[0], plugin, error)
+            .into_iter()
+            .map(|d| {
+                let at = d.span.map(|s| manifest.source.text[s].to_string());
+                (d.message, at.unwrap_or_default())
+            })
+            .collect()
+    }
+
+    const MISSPELT: &str = "[stage.a]\nkind = \"emit\"\ntxet = \"hi\"\n";
 
     #[test]
-    fn reads_serde_words() {
-        let message = "unknown field `layers`, expected one of `embed_dim`, `depth`";
-        assert_eq!(unknown_field(message), Some("layers"));
-        assert_eq!(expected_keys(message), ["embed_dim", "depth"]);
-        assert_eq!(expected_keys("unknown field `a`, expected `b`"), ["b"]);
-        assert_eq!(unknown_field("invalid type: string"), None);
+    fn an_unknown_field_is_known_by_its_kind_not_by_its_words() {
+        let error = ParamError::unknown_field("txet", "refused", "txet", vec!["text".into()]);
+        assert_eq!(
+            diagnosed(MISSPELT, &error),
+            [(
+                "unknown parameter `txet` for stage kind `emit`".to_string(),
+                "txet".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn serde_words_in_an_error_of_another_kind_are_not_read() {
+        let error = ParamError::new("", "unknown field `txet`, expected `text`");
+        assert_eq!(
+            diagnosed(MISSPELT, &error),
+            [(
+                "stage `a`: unknown field `txet`, expected `text`".to_string(),
+                "a".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_of_a_nested_table_is_pointed_at_with_its_table_keys() {
+        let manifest = "[stage.a]\nkind = \"emit\"\nmodel = { depth = 2, widht = 3 }\n";
+        let params: toml::Value = toml::from_str("model = { depth = 2, widht = 3 }").unwrap();
+        let registry = testing::registry();
+        let Err(error) = registry.get("emit").unwrap().prepare(params) else {
+            panic!("the misspelt key was accepted");
+        };
+        let found = diagnosed(manifest, &error);
+        assert_eq!(
+            found,
+            [(
+                "stage `a`: unknown key `widht` in `model`".to_string(),
+                "widht".to_string()
+            )]
+        );
     }
 }
