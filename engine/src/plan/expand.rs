@@ -399,3 +399,123 @@ fn interpolate_string(
         kind: SKind::String(result),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    fn expanded(text: &str) -> (Vec<Instance>, Vec<String>) {
+        let manifest = testing::manifest(text);
+        let mut errors = Diagnostics::default();
+        let instances = expand(&manifest, &mut errors);
+        let messages = errors.0.into_iter().map(|d| d.message).collect();
+        (instances, messages)
+    }
+
+    fn param<'a>(instance: &'a Instance, key: &str) -> &'a SKind {
+        &instance.table.get(key).expect("the key is kept").value.kind
+    }
+
+    #[test]
+    fn a_matrix_makes_one_named_instance_per_combination() {
+        let (instances, errors) = expanded(
+            "[stage.prep]\nkind = \"emit\"\n\n\
+             [stage.train]\nkind = \"emit\"\nmatrix = { seed = [1, 2], opt = [\"sgd\", \"adam\"] }\n\
+             text = \"${matrix.seed}\"\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let names: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "prep",
+                "train[opt=sgd,seed=1]",
+                "train[opt=adam,seed=1]",
+                "train[opt=sgd,seed=2]",
+                "train[opt=adam,seed=2]",
+            ]
+        );
+        assert!(instances[1..].iter().all(|i| i.base == "train"));
+        // A value that is exactly one placeholder keeps its type; the matrix itself is dropped.
+        assert_eq!(param(&instances[3], "text"), &SKind::Integer(2));
+        assert!(instances.iter().all(|i| i.table.get("matrix").is_none()));
+    }
+
+    #[test]
+    fn placeholders_inside_strings_are_replaced_by_their_text_and_others_left() {
+        let (instances, errors) = expanded(
+            "[vars]\ntop = 3\nname = { first = \"x\" }\n\n\
+             [stage.count]\nkind = \"emit\"\nmatrix = { n = [5] }\n\
+             text = \"n=${matrix.n} top=${vars.top} ${vars.name.first} ${inputs.words} ${out}\"\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            param(&instances[0], "text"),
+            &SKind::String("n=5 top=3 x ${inputs.words} ${out}".to_string())
+        );
+    }
+
+    #[test]
+    fn an_unknown_variable_or_axis_is_an_error_at_the_instance() {
+        let (_, errors) = expanded(
+            "[stage.a]\nkind = \"emit\"\nmatrix = { seed = [1] }\ntext = \"${matrix.sed}\"\n\
+             outputs = [\"${vars.nope}.txt\"]\n",
+        );
+        assert_eq!(
+            errors,
+            [
+                "unknown matrix axis `sed`: this stage's matrix has `seed`",
+                "unknown variable `vars.nope`: declare it under [vars]",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_manifest_over_its_instance_limit_expands_nothing() {
+        let (instances, errors) = expanded(
+            "[pipeline]\nmax_instances = 3\n\n\
+             [stage.a]\nkind = \"emit\"\n\n\
+             [stage.b]\nkind = \"emit\"\nmatrix = { x = [1, 2], y = [1, 2] }\n",
+        );
+        assert!(instances.is_empty());
+        assert_eq!(
+            errors,
+            ["stage `b` would make 4 instances: more than the limit of 3 instances per manifest"]
+        );
+        let (_, errors) = expanded(
+            "[pipeline]\nmax_instances = 4\n\n\
+             [stage.a]\nkind = \"emit\"\nmatrix = { x = [1, 2, 3] }\n\n\
+             [stage.b]\nkind = \"emit\"\nmatrix = { x = [1, 2] }\n",
+        );
+        assert_eq!(
+            errors,
+            [
+                "stage `b` would make 2 instances, 5 with the other stages: more than the limit of \
+                 4 instances per manifest"
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_matrices_are_refused() {
+        let (_, errors) = expanded(
+            "[stage.a]\nkind = \"emit\"\nmatrix = { x = [] }\n\n\
+             [stage.b]\nkind = \"emit\"\nmatrix = { x = [1, 1] }\n",
+        );
+        assert_eq!(
+            errors,
+            [
+                "matrix axis `x` must be a non-empty array",
+                "duplicate matrix value `1`: two instances would share a name",
+            ]
+        );
+    }
+
+    #[test]
+    fn large_counts_are_written_with_thousands_separators() {
+        assert_eq!(thousands(7), "7");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}
