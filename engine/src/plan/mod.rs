@@ -558,3 +558,145 @@ fn dependencies(stages: &[PlannedStage]) -> impl Iterator<Item = (usize, usize)>
             })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    fn plan(text: &str) -> Plan {
+        Plan::from_manifest(testing::manifest(text), &testing::registry())
+            .unwrap_or_else(|errors| panic!("the plan is refused:\n{errors}"))
+    }
+
+    fn refused(text: &str) -> Vec<String> {
+        match Plan::from_manifest(testing::manifest(text), &testing::registry()) {
+            Ok(_) => panic!("the plan was accepted"),
+            Err(errors) => errors.0.into_iter().map(|d| d.message).collect(),
+        }
+    }
+
+    fn output_of(source: &InputSource) -> (usize, &str) {
+        match source {
+            InputSource::Output { stage, subpath } => (*stage, subpath.as_str()),
+            InputSource::Path { shown, .. } => panic!("a path input: {shown}"),
+        }
+    }
+
+    #[test]
+    fn an_input_naming_another_stage_output_orders_that_stage_first() {
+        let plan = plan(
+            "[stage.report]\nkind = \"emit\"\ninputs = { data = \"@prep/out.txt\" }\n\n\
+             [stage.prep]\nkind = \"emit\"\ntext = \"x\"\n",
+        );
+        let (report, prep) = (
+            plan.index_of("report").unwrap(),
+            plan.index_of("prep").unwrap(),
+        );
+        assert_eq!(
+            (report, prep),
+            (0, 1),
+            "stages keep their declaration order"
+        );
+        assert_eq!(
+            output_of(&plan.stages[report].inputs["data"][0]),
+            (prep, "out.txt")
+        );
+        assert_eq!(plan.graph.upstream(report), [prep]);
+        assert_eq!(plan.graph.order(), [prep, report]);
+    }
+
+    #[test]
+    fn a_stage_is_bound_to_its_plugin_with_parameters_and_engine_keys() {
+        let plan = plan(
+            "[stage.a]\nkind = \"emit\"\ndesc = \"says hi\"\nalways_run = true\n\
+             resources = { cpus = 2 }\ntext = \"hi\"\noutputs = [\"x.txt\", \"d/\"]\n",
+        );
+        let stage = &plan.stages[0];
+        assert_eq!((stage.kind, stage.version), ("emit", "1"));
+        assert_eq!(stage.desc.as_deref(), Some("says hi"));
+        assert!(stage.always_run);
+        assert_eq!(stage.resources, Resources { cpus: 2, gpus: 0 });
+        assert_eq!(stage.configured.outputs(), ["x.txt", "d/"]);
+        // The engine's keys are not the plugin's parameters; defaults are filled in.
+        assert_eq!(
+            stage.configured.canonical_params(),
+            serde_json::json!({"text": "hi", "outputs": ["x.txt", "d/"], "model": null})
+        );
+    }
+
+    #[test]
+    fn a_reference_to_a_matrix_stage_binds_every_instance_in_order() {
+        let plan = plan(
+            "[stage.train]\nkind = \"emit\"\nmatrix = { seed = [2, 1] }\n\n\
+             [stage.pick]\nkind = \"emit\"\ninputs = { one = \"@train[seed=1]\", all = \"@train\" }\n",
+        );
+        let pick = &plan.stages[plan.index_of("pick").unwrap()];
+        let all: Vec<(usize, &str)> = pick.inputs["all"].iter().map(output_of).collect();
+        let train = |name: &str| plan.index_of(name).unwrap();
+        assert_eq!(
+            all,
+            [(train("train[seed=2]"), ""), (train("train[seed=1]"), "")]
+        );
+        assert_eq!(
+            output_of(&pick.inputs["one"][0]),
+            (train("train[seed=1]"), "")
+        );
+    }
+
+    #[test]
+    fn a_path_input_resolves_under_the_root_and_keeps_its_words() {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::write(root.path().join("data.txt"), "bytes").expect("write");
+        let manifest = testing::manifest_in(
+            root.path(),
+            "[stage.a]\nkind = \"emit\"\ninputs = { data = \"data.txt\" }\n",
+        );
+        let plan = Plan::from_manifest(manifest, &testing::registry()).expect("valid");
+        match &plan.stages[0].inputs["data"][0] {
+            InputSource::Path { path, shown } => {
+                assert_eq!(shown, "data.txt");
+                assert_eq!(path, &manifest::normalize(&root.path().join("data.txt")));
+            }
+            other => panic!("not a path: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_references_are_all_reported() {
+        let errors = refused(
+            "[stage.a]\nkind = \"emit\"\n\n\
+             [stage.b]\nkind = \"emit\"\ninputs = { x = \"@a/nope.txt\", y = \"@c\", z = \"@b\" }\n",
+        );
+        assert_eq!(
+            errors,
+            [
+                "stage `a` declares no output `nope.txt`",
+                "`@c` refers to no stage",
+                "stage `b` takes its own output as input",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cycle_is_refused_with_its_stages() {
+        let errors = refused(
+            "[stage.a]\nkind = \"emit\"\ninputs = { x = \"@b\" }\n\n\
+             [stage.b]\nkind = \"emit\"\ninputs = { x = \"@a\" }\n",
+        );
+        assert_eq!(errors, ["the stages form a cycle: a -> b -> a"]);
+    }
+
+    #[test]
+    fn an_unknown_kind_or_parameter_is_refused() {
+        let errors =
+            refused("[stage.a]\nkind = \"emitt\"\n\n[stage.b]\nkind = \"emit\"\ntxet = \"x\"\n");
+        assert_eq!(
+            errors,
+            [
+                "unknown stage kind `emitt`",
+                "unknown parameter `txet` for stage kind `emit`",
+            ]
+        );
+    }
+}
