@@ -341,6 +341,161 @@ pub fn make_read_only(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::key::KEY_SCHEMA;
+
+    fn store() -> (tempfile::TempDir, LocalStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = LocalStore::open(&dir.path().join("cache")).expect("cache opens");
+        (dir, store)
+    }
+
+    /// A finished output folder holding `text`, and its digest (not checked by the store).
+    fn output(dir: &Path, text: &str) -> (PathBuf, Digest) {
+        let folder = dir.join(format!("out-{text}"));
+        std::fs::create_dir_all(&folder).expect("folder");
+        std::fs::write(folder.join("out.txt"), text).expect("write");
+        (folder, Digest::from(blake3::hash(text.as_bytes())))
+    }
+
+    fn record(key: &StageKey, output: &Digest) -> RunRecord {
+        RunRecord {
+            key: key.clone(),
+            stage: "a".into(),
+            manifest: KeyManifest {
+                schema: KEY_SCHEMA.into(),
+                kind: "emit".into(),
+                version: "1".into(),
+                params: serde_json::json!({}),
+                inputs: BTreeMap::new(),
+            },
+            sources: BTreeMap::new(),
+            output: output.clone(),
+            output_bytes: 2,
+            duration_s: 0.5,
+            finished_unix: 1,
+            run_id: RunId::new("1-2"),
+        }
+    }
+
+    #[test]
+    fn a_committed_run_is_found_by_its_key_with_its_output_in_the_store() {
+        let (dir, store) = store();
+        let key = StageKey::new("ab".repeat(32));
+        assert!(store.lookup(&key).is_none());
+        let (folder, digest) = output(dir.path(), "hi");
+        let stored = store.put_output(&folder, &digest).expect("stored");
+        assert!(!folder.exists(), "the output folder is moved, not copied");
+        assert_eq!(stored, store.output_path(&digest));
+        assert_eq!(
+            std::fs::read_to_string(stored.join("out.txt")).unwrap(),
+            "hi"
+        );
+        store.put_record(&record(&key, &digest)).expect("committed");
+        let found = store.lookup(&key).expect("a hit");
+        assert_eq!((found.key, found.output), (key, digest));
+        assert!(store.lookup(&StageKey::new("cd".repeat(32))).is_none());
+    }
+
+    #[test]
+    fn outputs_live_under_the_store_in_shards_named_by_their_digest() {
+        let (dir, store) = store();
+        let digest = Digest::new("0f".repeat(32));
+        let path = store.output_path(&digest);
+        assert_eq!(
+            path,
+            dir.path().join("cache/v1/objects/0f").join(digest.as_str())
+        );
+        assert!(path.starts_with(store.objects_dir()));
+        assert_eq!(
+            store.staging(&StageKey::new("k1")),
+            store.base().join("staging/k1")
+        );
+        assert_eq!(store.lock_path("k1"), store.base().join("locks/k1.lock"));
+    }
+
+    #[test]
+    fn a_record_whose_output_is_gone_is_not_a_hit() {
+        let (dir, store) = store();
+        let key = StageKey::new("12".repeat(32));
+        let (folder, digest) = output(dir.path(), "gone");
+        store.put_output(&folder, &digest).expect("stored");
+        store.put_record(&record(&key, &digest)).expect("committed");
+        assert!(store.lookup(&key).is_some());
+        store.discard_output(&digest).expect("discarded");
+        assert!(!store.output_path(&digest).exists());
+        assert!(store.lookup(&key).is_none());
+        assert!(
+            store.outputs().is_empty(),
+            "nothing is left aside in the shard"
+        );
+        // The record itself stays (for `cache gc`); discarding twice is no error.
+        assert_eq!(store.records().len(), 1);
+        store.discard_output(&digest).expect("nothing to discard");
+    }
+
+    #[test]
+    fn the_same_output_stored_twice_is_kept_once() {
+        let (dir, store) = store();
+        let (first, digest) = output(dir.path(), "same");
+        store.put_output(&first, &digest).expect("stored");
+        let second = dir.path().join("again");
+        std::fs::create_dir_all(&second).expect("folder");
+        std::fs::write(second.join("out.txt"), "same").expect("write");
+        let stored = store.put_output(&second, &digest).expect("stored again");
+        assert_eq!(stored, store.output_path(&digest));
+        assert!(!second.exists(), "the duplicate folder is removed");
+        let outputs: Vec<Digest> = store.outputs().into_iter().map(|(d, _)| d).collect();
+        assert_eq!(outputs, [digest]);
+    }
+
+    #[test]
+    fn a_corrupt_record_is_no_hit() {
+        let (dir, store) = store();
+        let key = StageKey::new("34".repeat(32));
+        let (folder, digest) = output(dir.path(), "x");
+        store.put_output(&folder, &digest).expect("stored");
+        store.put_record(&record(&key, &digest)).expect("committed");
+        let (path, _) = store.records().pop().expect("one record");
+        std::fs::write(&path, "{ not json").expect("damage");
+        assert!(store.lookup(&key).is_none());
+        assert!(store.records()[0].1.is_none(), "listed as unreadable");
+    }
+
+    #[test]
+    fn the_last_run_of_a_stage_is_remembered_per_pipeline() {
+        let (dir, store) = store();
+        let (folder, digest) = output(dir.path(), "last");
+        store.put_output(&folder, &digest).expect("stored");
+        let key = StageKey::new("56".repeat(32));
+        let mut last = record(&key, &digest);
+        last.stage = "train[seed=1]".into();
+        store.set_last("p1", &last).expect("remembered");
+        assert_eq!(store.last("p1", "train[seed=1]").map(|r| r.key), Some(key));
+        assert!(store.last("p2", "train[seed=1]").is_none());
+    }
+
+    #[test]
+    fn idle_staging_leaves_held_and_resumable_folders() {
+        let (_dir, store) = store();
+        let (held, resumable, idle) = (
+            StageKey::new("held"),
+            StageKey::new("resumable"),
+            StageKey::new("idle"),
+        );
+        for key in [&held, &resumable, &idle] {
+            std::fs::create_dir_all(store.staging(key)).expect("staging");
+        }
+        std::fs::write(store.staging(&resumable).join(RESUMABLE_MARKER), b"").expect("mark");
+        let _lock = store.lock(&held, &mut |_| {}).expect("locked");
+        let names = |found: Vec<(PathBuf, KeyLock)>| -> Vec<String> {
+            found
+                .iter()
+                .map(|(path, _)| path.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(names(store.idle_staging(false)), ["idle"]);
+        assert_eq!(names(store.idle_staging(true)), ["idle", "resumable"]);
+    }
 
     #[test]
     fn appended_log_text_starts_on_a_line_of_its_own() {
