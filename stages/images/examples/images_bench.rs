@@ -61,7 +61,7 @@ fn pack(dir: &Path, out: &Path, size: u32, threads: usize) {
     let start = Instant::now();
     stage.run(&mut ctx).expect("the stage runs");
     let seconds = start.elapsed().as_secs_f64();
-    let packed = pipeline_stages_images::PackedImages::open(out).unwrap();
+    let packed = pipeline_formats::PackedImages::open(out).unwrap();
     println!("images={} seconds={seconds:.3}", packed.len());
 }
 
@@ -83,7 +83,7 @@ fn dump(dir: &Path, out: &Path, size: u32, count: usize) {
         let rgb = pipeline_stages_images::decode_rgb(file).unwrap();
         let (w, h) = (rgb.width, rgb.height);
         outputs[3].1.extend(&rgb.pixels);
-        outputs[0].1.extend(pipeline_stages_images::resize_rgb(
+        outputs[0].1.extend(pipeline_formats::resize::resize_rgb(
             &rgb.pixels,
             w as usize,
             h as usize,

@@ -10,11 +10,11 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use pipeline_api::{CancelToken, Progress, StageError};
+use pipeline_formats::resize::resize_rgb;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::decode::decode_rgb;
-use crate::resize::resize_rgb;
 use crate::sources::Source;
 
 /// An image left out in `skip` mode.

@@ -6,7 +6,8 @@
 mod common;
 
 use common::fixtures;
-use pipeline_stages_images::{decode_rgb, load_resized, resize_rgb};
+use pipeline_formats::resize::resize_rgb;
+use pipeline_stages_images::{decode_rgb, load_resized};
 
 /// Largest end-to-end difference allowed for a JPEG input, in u8 levels: all of it comes from the
 /// decoder (zune-jpeg's IDCT and chroma upsampling vs libjpeg-turbo's). Measured on this fixture:

@@ -3,7 +3,7 @@
 
 use pipeline_api::StageError;
 
-use crate::prediction::PredictionFolder;
+use pipeline_formats::predictions::PredictionFolder;
 
 /// For each member, the row of each of the first member's IDs.
 pub fn align(members: &[PredictionFolder]) -> Result<Vec<Vec<usize>>, StageError> {

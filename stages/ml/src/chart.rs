@@ -1,7 +1,7 @@
 //! `accuracy_by_type.png`: one bar per question type and one for all questions, each labelled
 //! with its accuracy and question count, over a red line at chance level (25 %).
 //!
-//! Drawn with [`crate::canvas`].
+//! Drawn with [`pipeline_formats::canvas`].
 
 use std::path::Path;
 
@@ -10,8 +10,8 @@ use plotters::coord::ranged1d::SegmentedCoord;
 use plotters::coord::types::{RangedCoordf64, RangedCoordu32};
 use plotters::prelude::*;
 
-use crate::canvas::{FONT, draw_png};
 use crate::metrics::{Metrics, Tally, percent};
+use pipeline_formats::canvas::{FONT, draw_png};
 
 /// The chart's size in pixels.
 pub const WIDTH: u32 = 960;

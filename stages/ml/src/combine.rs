@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::prediction::{PredictionFolder, Predictions, argmax};
+use pipeline_formats::predictions::{PredictionFolder, Predictions, argmax};
 
 /// How the members' predictions are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -10,8 +10,9 @@ use serde_json::json;
 
 use crate::align::align;
 use crate::combine::{Method, combine};
-use crate::prediction::{META_FILE, PREDICTIONS_FILE, PredictionFolder, SUBMISSION_FILE};
-use crate::prediction_io::{read_folder, write_folder};
+use pipeline_formats::predictions::{
+    META_FILE, PREDICTIONS_FILE, PredictionFolder, SUBMISSION_FILE, read_folder, write_folder,
+};
 
 /// The input holding the members' prediction folders.
 pub const MEMBERS_INPUT: &str = "members";

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::chart::write_chart;
 use crate::metrics::{Metrics, markdown, score};
-use crate::prediction_io::{read_folder, write_json};
 use crate::question_table::read_answers;
+use pipeline_formats::json::write_json;
+use pipeline_formats::predictions::read_folder;
 
 /// The input holding the prediction output to score.
 pub const PREDICTIONS_INPUT: &str = "predictions";

@@ -2,18 +2,15 @@
 //! vote of several prediction outputs, within a budget of loaded parameters) and `evaluate`
 //! (accuracy overall and per question type against a labelled question table, with a chart).
 //!
-//! Both read the prediction format described in [`prediction`], which `predict` stages write and
-//! `ensemble` writes again, so ensembles can be evaluated, published or nested.
+//! Both read the prediction format of [`pipeline_formats::predictions`], which `predict` stages
+//! write and `ensemble` writes again, so ensembles can be evaluated, published or nested.
 
 mod align;
-pub mod canvas;
 mod chart;
 pub mod combine;
 pub mod ensemble;
 pub mod evaluate;
 pub mod metrics;
-pub mod prediction;
-pub mod prediction_io;
 pub mod question_table;
 
 pub use combine::Method;

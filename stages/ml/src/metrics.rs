@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::prediction::Predictions;
 use crate::question_table::{Answer, QUESTION_TYPES};
+use pipeline_formats::predictions::Predictions;
 
 /// The accuracy of random guessing among four options.
 pub const CHANCE: f64 = 0.25;

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use pipeline_api::StageError;
 
-use crate::prediction::letter_index;
-use crate::prediction_io::{optional_strings, read_parquet, string_column};
+use pipeline_formats::predictions::letter_index;
+use pipeline_formats::table::{optional_strings, read_parquet, string_column};
 
 /// The Visual7W telling question types, in the order they are reported.
 pub const QUESTION_TYPES: [&str; 6] = ["what", "where", "when", "who", "why", "how"];

@@ -5,14 +5,14 @@
 
 use std::sync::mpsc::sync_channel;
 
+use crate::augment::AugmentConfig;
 use beit3::Beit3Config;
 use pipeline_api::StageError;
 use pipeline_api::rng::Rng;
-use pipeline_stages_images::PackedImages;
-use pipeline_stages_images::augment::AugmentConfig;
+use pipeline_formats::PackedImages;
 use rayon::prelude::*;
 
-use crate::examples::Examples;
+use crate::tokenized_split::TokenizedSplit;
 
 /// One batch on the host, ready to become tensors.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ pub enum ImageMode {
 
 /// Makes batches of one split.
 pub struct BatchMaker<'a> {
-    examples: &'a Examples,
+    examples: &'a TokenizedSplit,
     images: &'a PackedImages,
     /// Packed row of each example's image.
     image_rows: Vec<usize>,
@@ -67,7 +67,7 @@ pub const PAD_ID: i32 = 1;
 impl<'a> BatchMaker<'a> {
     /// Checks that every example's image is packed and that the images have the model's size.
     pub fn new(
-        examples: &'a Examples,
+        examples: &'a TokenizedSplit,
         images: &'a PackedImages,
         image_size: usize,
         mode: ImageMode,

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use pipeline_api::StageError;
-use pipeline_stages_ml::canvas::{FONT, draw_png};
+use pipeline_formats::canvas::{FONT, draw_png};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 

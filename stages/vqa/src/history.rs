@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use pipeline_api::StageError;
-use pipeline_stages_ml::prediction_io::write_json;
+use pipeline_formats::json::write_json;
 use serde::{Deserialize, Serialize};
 
 /// One optimizer step (after gradient accumulation).

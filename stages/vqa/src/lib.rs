@@ -4,11 +4,11 @@
 //! it and writes predictions in the format `ensemble` and `evaluate` read.
 
 pub mod architecture;
+pub mod augment;
 pub mod batches;
 pub mod checkpoint;
 pub mod curves;
 pub mod device;
-pub mod examples;
 pub mod forward;
 pub mod history;
 pub mod optim;
@@ -18,8 +18,10 @@ pub mod schedule;
 pub mod score;
 pub mod seeded;
 pub mod step_stats;
+pub mod tokenized_split;
 pub mod train;
-pub mod trainer;
+pub mod train_job;
+pub mod training_session;
 
 pub use predict::{Predict, PredictParams};
 pub use train::{Train, TrainParams};

@@ -13,18 +13,19 @@ use burn::module::AutodiffModule;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use pipeline_api::{ParamError, Stage, StageContext, StageError};
-use pipeline_stages_images::PackedImages;
-use pipeline_stages_ml::prediction::{META_FILE, PREDICTIONS_FILE, Predictions, SUBMISSION_FILE};
-use pipeline_stages_ml::prediction_io::write_folder;
+use pipeline_formats::PackedImages;
+use pipeline_formats::predictions::{
+    META_FILE, PREDICTIONS_FILE, Predictions, SUBMISSION_FILE, write_folder,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::architecture::{Head, ModelSpec, vqa_config};
 use crate::batches::{BatchMaker, ImageMode};
 use crate::device::{Compute, DeviceSpec, OnBackend, Precision, dispatch};
-use crate::examples::{self, Examples};
 use crate::saved_model::{self, ModelInfo, param_total};
 use crate::score::score;
+use crate::tokenized_split::{self, TokenizedSplit};
 use crate::train::is_one;
 
 pub struct Predict;
@@ -110,8 +111,8 @@ impl Stage for Predict {
         let model = ctx.input("model")?.to_path_buf();
         let source = ModelSource::resolve(&model, params)?;
         let (split_name, split_path) =
-            examples::find_split(ctx.input("data")?, params.split.as_deref())?;
-        let split = examples::read(&split_path)?;
+            tokenized_split::find_split(ctx.input("data")?, params.split.as_deref())?;
+        let split = tokenized_split::read(&split_path)?;
         let images = PackedImages::open(ctx.input("images")?).map_err(StageError::other)?;
         let gpus = ctx.gpus.to_vec();
         let job = PredictJob {
@@ -199,7 +200,7 @@ impl ModelSource {
 
 struct PredictJob<'a, 'c> {
     source: ModelSource,
-    split: Examples,
+    split: TokenizedSplit,
     split_name: String,
     images: PackedImages,
     params: PredictParams,

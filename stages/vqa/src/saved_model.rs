@@ -7,7 +7,7 @@ use beit3::persist::{load_burn, save_burn};
 use beit3::{VqaConfig, VqaModel};
 use burn::prelude::*;
 use pipeline_api::StageError;
-use pipeline_stages_ml::prediction_io::write_json;
+use pipeline_formats::json::write_json;
 use serde::{Deserialize, Serialize};
 
 use crate::architecture::Head;

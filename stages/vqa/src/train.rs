@@ -6,8 +6,8 @@
 //! `images` (an `images` output packed at `image_size`), optionally `checkpoint` (an official
 //! `.pth` or safetensors file; pretrained 224-px files are interpolated to `image_size`).
 
+use crate::augment::AugmentConfig;
 use pipeline_api::{ParamError, Stage, StageContext, StageError};
-use pipeline_stages_images::augment::AugmentConfig;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,7 @@ use crate::curves::CURVES_PNG;
 use crate::device::{Compute, DeviceSpec, Precision, dispatch};
 use crate::history::{EPOCHS_CSV, METRICS_JSON, STEPS_CSV};
 use crate::saved_model::{MODEL_FILE, MODEL_INFO};
-use crate::trainer::TrainJob;
+use crate::train_job::TrainJob;
 
 pub struct Train;
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use common::{run_in, write_packed_images, write_tokens};
 use pipeline_api::{CancelToken, SilentProgress};
-use pipeline_stages_ml::prediction_io::read_folder;
+use pipeline_formats::predictions::read_folder;
 use safetensors::SafeTensors;
 
 const QUESTIONS: usize = 3;

@@ -12,11 +12,11 @@ use beit3::VqaModel;
 use burn_ndarray::NdArray;
 use common::{run_in, write_packed_images, write_tokens};
 use pipeline_api::{CancelToken, SilentProgress};
-use pipeline_stages_images::PackedImages;
+use pipeline_formats::PackedImages;
 use pipeline_stages_vqa::architecture::{CustomDims, Head, ModelSpec, vqa_config};
 use pipeline_stages_vqa::batches::{BatchMaker, ImageMode};
-use pipeline_stages_vqa::examples::Examples;
 use pipeline_stages_vqa::forward::{DeviceBatch, option_logits};
+use pipeline_stages_vqa::tokenized_split::TokenizedSplit;
 
 const SIZE: usize = 16;
 
@@ -124,7 +124,7 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 /// The option logits of every validation question, with the text padded to `multiple`.
 fn logits(f: &Fixture, model: &VqaModel<NdArray>, multiple: usize) -> (Vec<f32>, Vec<usize>) {
     let config = vqa_config(&ModelSpec::Custom(dims(64)), SIZE, Head::Choice, 0.0).unwrap();
-    let examples = pipeline_stages_vqa::examples::read(&f.data.join("val.parquet")).unwrap();
+    let examples = pipeline_stages_vqa::tokenized_split::read(&f.data.join("val.parquet")).unwrap();
     let images = PackedImages::open(&f.images).unwrap();
     let maker = BatchMaker::new(&examples, &images, SIZE, ImageMode::Plain, 0)
         .unwrap()
@@ -259,8 +259,8 @@ fn a_padded_length_beyond_the_text_positions_is_refused() {
     );
     // 5 + 8 = 13 tokens padded to 16 leaves 11 for the text: one more than 12 positions allow.
     let config = vqa_config(&ModelSpec::Custom(dims(12)), SIZE, Head::Choice, 0.0).unwrap();
-    let examples: Examples =
-        pipeline_stages_vqa::examples::read(&f.data.join("val.parquet")).unwrap();
+    let examples: TokenizedSplit =
+        pipeline_stages_vqa::tokenized_split::read(&f.data.join("val.parquet")).unwrap();
     let images = PackedImages::open(&f.images).unwrap();
     let maker = || BatchMaker::new(&examples, &images, SIZE, ImageMode::Plain, 0).unwrap();
     let err = maker().pad_to_multiple(16, &config.encoder).err().unwrap();

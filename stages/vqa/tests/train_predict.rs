@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use common::{run_in, write_packed_images, write_tokens};
 use pipeline_api::{CancelToken, Progress, SilentProgress, StageError};
-use pipeline_stages_ml::prediction_io::read_folder;
+use pipeline_formats::predictions::read_folder;
 
 const SIZE: usize = 16;
 const COLOURS: [[u8; 3]; 4] = [[220, 30, 30], [30, 200, 40], [40, 60, 230], [230, 220, 40]];

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use pipeline_api::{CancelToken, DynStage, FolderRun, Progress, StageError};
-use pipeline_stages_images::Meta;
+use pipeline_formats::packed_images::Meta;
 use polars::prelude::*;
 
 pub fn stage(kind: &str) -> Box<dyn DynStage> {

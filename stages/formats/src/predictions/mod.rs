@@ -22,6 +22,10 @@ use std::path::{Path, PathBuf};
 
 use pipeline_api::StageError;
 
+mod io;
+
+pub use io::{csv_field, read_folder, read_predictions, submission_csv, write_folder};
+
 /// The option letters, in column order.
 pub const LETTERS: [&str; 4] = ["A", "B", "C", "D"];
 /// The probability columns, in letter order.

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use common::{photo, run_images, run_images_with, save_jpeg};
 use image::DynamicImage;
-use pipeline_stages_images::{PackedImages, load_resized};
+use pipeline_formats::PackedImages;
+use pipeline_stages_images::load_resized;
 
 /// A folder of three JPEGs of different shapes (one in a sub-folder) and one PNG.
 fn dataset(root: &Path) -> PathBuf {

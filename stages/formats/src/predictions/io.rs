@@ -1,4 +1,4 @@
-//! Reading and writing prediction folders (the format is described in `prediction.rs`).
+//! Reading and writing prediction folders (the format is described in [`super`]).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -7,10 +7,12 @@ use std::path::Path;
 use pipeline_api::StageError;
 use polars::prelude::*;
 
-use crate::prediction::{
+use super::{
     META_FILE, Meta, PREDICTIONS_FILE, PROB_COLUMNS, PredictionFolder, Predictions,
     SUBMISSION_FILE, letter, letter_index,
 };
+use crate::json::write_json;
+use crate::table::{float_column, read_parquet, string_column};
 
 /// Reads and checks the prediction folder at `folder`.
 pub fn read_folder(folder: &Path) -> Result<PredictionFolder, StageError> {
@@ -118,104 +120,6 @@ pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
     } else {
         std::borrow::Cow::Borrowed(text)
     }
-}
-
-/// Writes `value` as pretty JSON with a final newline.
-pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), StageError> {
-    let mut text = serde_json::to_string_pretty(value)
-        .map_err(|e| StageError::failed(format!("encoding `{}`: {e}", path.display())))?;
-    text.push('\n');
-    std::fs::write(path, text)
-        .map_err(|e| StageError::io(format!("writing `{}`", path.display()), e))
-}
-
-/// Reads a whole Parquet file.
-pub fn read_parquet(path: &Path) -> Result<DataFrame, StageError> {
-    let file =
-        File::open(path).map_err(|e| StageError::io(format!("opening `{}`", path.display()), e))?;
-    ParquetReader::new(file).finish().map_err(|e| {
-        StageError::failed(format!(
-            "`{}`: not a readable Parquet file: {e}",
-            path.display()
-        ))
-    })
-}
-
-/// A string column without nulls.
-pub fn string_column(
-    frame: &DataFrame,
-    name: &str,
-    path: &Path,
-) -> Result<Vec<String>, StageError> {
-    optional_strings(frame, name, path)?
-        .into_iter()
-        .enumerate()
-        .map(|(row, value)| value.ok_or_else(|| null_error(path, name, row)))
-        .collect()
-}
-
-/// A string column; nulls are `None`.
-pub fn optional_strings(
-    frame: &DataFrame,
-    name: &str,
-    path: &Path,
-) -> Result<Vec<Option<String>>, StageError> {
-    let column = column(frame, name, path)?;
-    let strings = column.str().map_err(|_| {
-        StageError::failed(format!(
-            "`{}`: column `{name}` is {}, not a string",
-            path.display(),
-            column.dtype()
-        ))
-    })?;
-    Ok(strings
-        .iter()
-        .map(|value| value.map(str::to_string))
-        .collect())
-}
-
-fn float_column(frame: &DataFrame, name: &str, path: &Path) -> Result<Vec<f32>, StageError> {
-    let column = column(frame, name, path)?;
-    let wrong_type = || {
-        StageError::failed(format!(
-            "`{}`: column `{name}` is {}, not Float32",
-            path.display(),
-            column.dtype()
-        ))
-    };
-    if !column.dtype().is_float() {
-        return Err(wrong_type());
-    }
-    let narrowed = column.cast(&DataType::Float32).map_err(|_| wrong_type())?;
-    let values = narrowed.f32().map_err(|_| wrong_type())?;
-    values
-        .iter()
-        .enumerate()
-        .map(|(row, value)| value.ok_or_else(|| null_error(path, name, row)))
-        .collect()
-}
-
-fn column<'a>(frame: &'a DataFrame, name: &str, path: &Path) -> Result<&'a Column, StageError> {
-    frame.column(name).map_err(|_| {
-        let present: Vec<String> = frame
-            .get_column_names()
-            .iter()
-            .map(|n| n.to_string())
-            .collect();
-        StageError::failed(format!(
-            "`{}` has no column `{name}` (it has: {})",
-            path.display(),
-            present.join(", ")
-        ))
-    })
-}
-
-fn null_error(path: &Path, name: &str, row: usize) -> StageError {
-    StageError::failed(format!(
-        "`{}`: row {} has no `{name}` (null)",
-        path.display(),
-        row + 1
-    ))
 }
 
 fn frame_of(height: usize, columns: Vec<Column>) -> Result<DataFrame, StageError> {

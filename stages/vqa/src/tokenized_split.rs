@@ -6,12 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use pipeline_api::StageError;
-use pipeline_stages_ml::prediction_io::{read_parquet, string_column};
+use pipeline_formats::table::{read_parquet, string_column};
 use polars::prelude::*;
 
 /// The rows of one tokenized split.
 #[derive(Debug, Clone)]
-pub struct Examples {
+pub struct TokenizedSplit {
     /// Where they were read from (for messages).
     pub path: PathBuf,
     pub ids: Vec<String>,
@@ -28,7 +28,7 @@ pub struct Examples {
     pub labels: Option<Vec<u8>>,
 }
 
-impl Examples {
+impl TokenizedSplit {
     pub fn len(&self) -> usize {
         self.ids.len()
     }
@@ -43,7 +43,7 @@ impl Examples {
         &self.tokens[row * width..(row + 1) * width]
     }
 
-    /// Padding flags of question `row`, shaped like [`Examples::tokens_of`].
+    /// Padding flags of question `row`, shaped like [`TokenizedSplit::tokens_of`].
     pub fn padding_of(&self, row: usize) -> &[i32] {
         let width = self.sequences * self.max_len;
         &self.padding[row * width..(row + 1) * width]
@@ -117,7 +117,7 @@ fn splits_in(folder: &Path) -> Result<Vec<String>, StageError> {
 }
 
 /// Reads a tokenized split.
-pub fn read(path: &Path) -> Result<Examples, StageError> {
+pub fn read(path: &Path) -> Result<TokenizedSplit, StageError> {
     if !path.is_file() {
         return Err(StageError::failed(format!(
             "`{}` does not exist: is the split name right, and did `tokenize` write it?",
@@ -136,7 +136,7 @@ pub fn read(path: &Path) -> Result<Examples, StageError> {
         )));
     }
     let labels = read_labels(&frame, path)?;
-    Ok(Examples {
+    Ok(TokenizedSplit {
         path: path.to_path_buf(),
         ids,
         img_paths,

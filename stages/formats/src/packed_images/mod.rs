@@ -1,6 +1,13 @@
-//! The packed layout on disk: file names and `meta.json`, shared by the writer and the reader.
+//! The packed-image format: what an `images` stage writes and training and prediction read. A
+//! folder holding `images.u8` (every image resized to one square size, RGB bytes, NHWC, row-major),
+//! `index.json` (`img_path` -> row) and `meta.json` ([`Meta`]). Images are resized with
+//! [`crate::resize`], PIL's bicubic filter, as the BEiT-3 recipe does.
 
 use serde::{Deserialize, Serialize};
+
+mod reader;
+
+pub use reader::{OpenError, PackedImages};
 
 /// The pixels: `count` rows of `size * size * 3` bytes.
 pub const PIXELS_FILE: &str = "images.u8";
@@ -8,8 +15,6 @@ pub const PIXELS_FILE: &str = "images.u8";
 pub const INDEX_FILE: &str = "index.json";
 /// [`Meta`] as JSON.
 pub const META_FILE: &str = "meta.json";
-/// What was skipped, and why.
-pub const REPORT_FILE: &str = "report.json";
 /// The value of [`Meta::format`].
 pub const FORMAT: &str = "pipeline-packed-images";
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use crate::layout::{FORMAT, INDEX_FILE, META_FILE, Meta, PIXELS_FILE};
+use super::{FORMAT, INDEX_FILE, META_FILE, Meta, PIXELS_FILE};
 
 /// Why a packed folder could not be opened.
 #[derive(Debug, thiserror::Error)]

@@ -1,24 +1,20 @@
-//! The training loop behind the `train` stage: data preparation (backend-independent), then per
-//! epoch: shuffled batches (made ahead on a worker thread), forward, cross-entropy over the four
-//! options, backward, gradient accumulation, global-norm clipping, the scheduled grouped AdamW
-//! step; validation; a checkpoint. Resumes from the last checkpoint of an interrupted run.
+//! The training loop behind the `train` stage, on one backend: per epoch, shuffled batches (made
+//! ahead on a worker thread), forward, cross-entropy over the four options, backward, gradient
+//! accumulation, global-norm clipping, the scheduled grouped AdamW step; validation; a checkpoint.
+//! Resumes from the last checkpoint of an interrupted run.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
-use beit3::{LoadOptions, VqaConfig, VqaModel, load_checkpoint, one_graph_at_a_time};
+use beit3::{LoadOptions, VqaModel, load_checkpoint, one_graph_at_a_time};
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::backend::AutodiffBackend;
 use pipeline_api::{StageContext, StageError};
-use pipeline_stages_images::PackedImages;
 
-use crate::architecture::{Head, vqa_config};
-use crate::batches::{BatchMaker, HostBatch, ImageMode, batch_rows, for_each_batch};
+use crate::batches::{HostBatch, batch_rows, for_each_batch};
 use crate::checkpoint::{self, TrainState};
 use crate::curves::{CURVES_PNG, write_curves};
 use crate::device::OnBackend;
-use crate::examples::{self, Examples};
 use crate::forward::{DeviceBatch, loss_and_correct, option_logits};
 use crate::history::{EpochRecord, Tally};
 use crate::optim::{AdamWSettings, GroupRule, GroupedAdamW, clip_global_norm};
@@ -27,161 +23,16 @@ use crate::schedule::WarmupCosine;
 use crate::score::score;
 use crate::seeded::{seeded_model, with_rng_lock};
 use crate::step_stats::{StepMeta, StepStats};
-use crate::train::{Keep, TrainParams};
-
-/// Everything training needs that does not depend on the backend.
-pub struct TrainJob {
-    params: TrainParams,
-    config: VqaConfig,
-    train: Examples,
-    val: Option<Examples>,
-    images: PackedImages,
-    checkpoint: Option<PathBuf>,
-}
+use crate::train::Keep;
+use crate::train_job::{Makers, TrainJob};
 
 /// Folder holding the best model so far when `keep = "best"`.
 const BEST_DIR: &str = "best";
 
-impl TrainJob {
-    /// Reads the inputs and checks they fit the parameters.
-    pub fn prepare(params: &TrainParams, ctx: &StageContext<'_>) -> Result<Self, StageError> {
-        let config = vqa_config(
-            &params.model,
-            params.image_size,
-            params.head,
-            params.drop_path,
-        )
-        .map_err(StageError::other)?;
-        let data = ctx.input("data")?;
-        let train = examples::read(&examples::split_file(data, &params.train_split))?;
-        let val = match params.val_split.as_str() {
-            "" => None,
-            split => Some(examples::read(&examples::split_file(data, split))?),
-        };
-        for split in std::iter::once(&train).chain(&val) {
-            check_fits(split, params.head, &config)?;
-            split.require_labels()?;
-        }
-        let images_dir = ctx.input("images")?;
-        let images = PackedImages::open(images_dir).map_err(StageError::other)?;
-        let checkpoint = match ctx.inputs.get("checkpoint") {
-            Some(_) => Some(ctx.input("checkpoint")?.to_path_buf()),
-            None => None,
-        };
-        Ok(Self {
-            params: params.clone(),
-            config,
-            train,
-            val,
-            images,
-            checkpoint,
-        })
-    }
-
-    /// The job with the stage context it reports to.
-    pub fn bind<'a, 'c>(self, ctx: &'a mut StageContext<'c>) -> BoundTrain<'a, 'c> {
-        BoundTrain { job: self, ctx }
-    }
-
-    /// The batch makers of the training and validation splits, made once per run.
-    fn makers(&self) -> Result<Makers<'_>, StageError> {
-        let p = &self.params;
-        let maker = |split, training| {
-            BatchMaker::new(
-                split,
-                &self.images,
-                p.image_size,
-                self.image_mode(training),
-                p.seed,
-            )?
-            .pad_to_multiple(p.pad_to_multiple, &self.config.encoder)
-        };
-        Ok(Makers {
-            train: maker(&self.train, true)?,
-            val: self.val.as_ref().map(|val| maker(val, false)).transpose()?,
-        })
-    }
-
-    fn image_mode(&self, training: bool) -> ImageMode {
-        match (
-            self.params.blank_images,
-            training.then(|| self.params.augment.config()).flatten(),
-        ) {
-            (true, _) => ImageMode::Blank,
-            (false, Some(config)) => ImageMode::Augmented(config),
-            (false, None) => ImageMode::Plain,
-        }
-    }
-
-    fn eval_batch(&self) -> usize {
-        self.params
-            .eval_batch_size
-            .unwrap_or((self.params.batch_size * 3).div_ceil(2))
-    }
-
-    fn schedule(&self) -> WarmupCosine {
-        let per_epoch = self
-            .train
-            .len()
-            .div_ceil(self.params.batch_size)
-            .div_ceil(self.params.accumulate);
-        WarmupCosine {
-            peak: self.params.lr,
-            floor: self.params.min_lr,
-            warmup_steps: (self.params.warmup_epochs * per_epoch as f64).round() as usize,
-            total_steps: per_epoch * self.params.epochs,
-        }
-    }
-
-    fn fingerprint(&self) -> String {
-        serde_json::to_string(&self.params).unwrap_or_default()
-    }
-}
-
-/// The head must match the token layout, and every token id must have an embedding row.
-fn check_fits(split: &Examples, head: Head, config: &VqaConfig) -> Result<(), StageError> {
-    if split.sequences != head.sequences() {
-        let layout = Head::for_sequences(split.sequences).map_or("an unknown", |h| match h {
-            Head::Choice => "the `choice`",
-            Head::Joint => "the `joint`",
-        });
-        return Err(StageError::failed(format!(
-            "`{}` holds {} sequences per question ({layout} layout) but head = {:?}: \
-             bind the tokenize output whose layout matches the head",
-            split.path.display(),
-            split.sequences,
-            head
-        )));
-    }
-    let largest = split.tokens.iter().copied().max().unwrap_or(0);
-    if largest as usize >= config.encoder.vocab_size {
-        return Err(StageError::failed(format!(
-            "`{}` holds token id {largest} but the model has {} embedding rows: \
-             set the model's vocab_size above the tokenizer's vocabulary",
-            split.path.display(),
-            config.encoder.vocab_size
-        )));
-    }
-    if split.max_len > config.encoder.max_text_len() {
-        return Err(StageError::failed(format!(
-            "`{}` has sequences of {} tokens; the model takes at most {}",
-            split.path.display(),
-            split.max_len,
-            config.encoder.max_text_len()
-        )));
-    }
-    Ok(())
-}
-
-/// Batch makers of a run's splits.
-struct Makers<'a> {
-    train: BatchMaker<'a>,
-    val: Option<BatchMaker<'a>>,
-}
-
+/// A [`TrainJob`] and the stage context it reports to.
 pub struct BoundTrain<'a, 'c> {
-    job: TrainJob,
-    ctx: &'a mut StageContext<'c>,
+    pub(crate) job: TrainJob,
+    pub(crate) ctx: &'a mut StageContext<'c>,
 }
 
 impl OnBackend for BoundTrain<'_, '_> {

@@ -4,13 +4,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use pipeline_api::{ParamError, Stage, StageContext, StageError};
+use pipeline_formats::json::write_json;
+use pipeline_formats::packed_images::{INDEX_FILE, META_FILE, Meta, PIXELS_FILE};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::layout::{INDEX_FILE, META_FILE, Meta, PIXELS_FILE, REPORT_FILE};
 use crate::pack::{PackJob, Packed, pack};
 use crate::sources::{Source, list_images, select};
 use crate::tables::referenced_paths;
+
+/// What was skipped, and why: `packed` and `skipped` (`img_path`, `error`).
+pub const REPORT_FILE: &str = "report.json";
 
 /// Largest accepted `size`: 4096 x 4096 x 3 bytes is already 48 MiB per image.
 const MAX_SIZE: u32 = 4096;
@@ -48,7 +52,7 @@ impl Stage for Images {
         .txt lists), converts to RGB, resizes to size x size with PIL-compatible bicubic filtering \
         (aspect ratio ignored, as BEiT-3 does) and packs them as u8 HWC rows in `images.u8`, with \
         `index.json` (img_path -> row, sorted), `meta.json` and `report.json` (skipped images). \
-        Read it with `pipeline_stages_images::PackedImages`.";
+        Read it with `pipeline_formats::PackedImages`.";
     type Params = ImagesParams;
 
     fn validate(params: &ImagesParams) -> Result<(), ParamError> {
@@ -141,14 +145,6 @@ fn write_outputs(out_dir: &Path, size: u32, packed: &Packed) -> Result<(), Stage
     )?;
     let report = serde_json::json!({ "packed": packed.rows.len(), "skipped": packed.skipped });
     write_json(&out_dir.join(REPORT_FILE), &report)
-}
-
-fn write_json(path: &Path, value: &impl Serialize) -> Result<(), StageError> {
-    let mut text = serde_json::to_string_pretty(value)
-        .map_err(|e| StageError::failed(format!("serialising `{}`: {e}", path.display())))?;
-    text.push('\n');
-    std::fs::write(path, text)
-        .map_err(|e| StageError::io(format!("writing `{}`", path.display()), e))
 }
 
 #[cfg(test)]
