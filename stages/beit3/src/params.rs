@@ -105,3 +105,37 @@ pub fn param_count<B: Backend, M: Module<B>>(module: &M) -> usize {
         .map(|e| e.shape.iter().product::<usize>())
         .sum()
 }
+
+/// The layer a parameter belongs to, for layer-wise learning-rate decay (the recipe's
+/// `get_layer_id_for_vit`): 0 for the embeddings (text, vision, position table), `i + 1` for
+/// encoder layer `i`, and `depth + 1` for everything after the encoder (pooler, head).
+pub fn layer_index(path: &str, depth: usize) -> usize {
+    let embeddings = [
+        "beit3.text_embed.",
+        "beit3.vision_embed.",
+        "beit3.encoder.embed_positions.",
+    ];
+    if embeddings.iter().any(|prefix| path.starts_with(prefix)) {
+        return 0;
+    }
+    if let Some(rest) = path.strip_prefix("beit3.encoder.layers.")
+        && let Some(Ok(i)) = rest.split('.').next().map(str::parse::<usize>)
+    {
+        return (i + 1).min(depth + 1);
+    }
+    depth + 1
+}
+
+/// Whether the parameter is part of the task head (`head.`; the pooler is not).
+pub fn in_task_head(path: &str) -> bool {
+    path.starts_with("head.")
+}
+
+/// Whether the recipe exempts the parameter from weight decay: every 1-D parameter (biases,
+/// norms), the CLS token and the vision position table.
+pub fn exempt_from_weight_decay(path: &str, dims: usize) -> bool {
+    dims == 1
+        || path.ends_with(".bias")
+        || path.ends_with("cls_token")
+        || path.ends_with("embed_positions.a.weight")
+}

@@ -63,3 +63,47 @@ fn head_tasks_set_the_number_of_outputs() {
         3128 * (2 * 768 + 1)
     );
 }
+
+/// The fine-tuning recipe's parameter groups read module paths: every tensor of base lands in the
+/// layer of its place in the model (embeddings 0, encoder layer i at i + 1, pooler and head at
+/// depth + 1), and only 1-D tensors, the CLS token and the vision position table skip decay.
+#[test]
+fn parameter_groups_follow_the_model_layout() {
+    use beit3::params::{exempt_from_weight_decay, in_task_head, layer_index, param_entries};
+    let config = VqaConfig {
+        encoder: Beit3Config::base(480),
+        task: HeadTask::Vqa { num_classes: 3129 },
+    };
+    let depth = config.encoder.depth;
+    let model = VqaModel::<B>::new(&config, &Default::default()).unwrap();
+    let entries = param_entries::<B, _>(&model);
+    let mut per_layer = vec![0usize; depth + 2];
+    for entry in &entries {
+        let layer = layer_index(&entry.path, depth);
+        per_layer[layer] += 1;
+        if entry.path.contains("_embed.") || entry.path.contains("embed_positions.") {
+            assert_eq!(layer, 0, "{}", entry.path);
+        }
+        if in_task_head(&entry.path) || entry.path.starts_with("pooler.") {
+            assert_eq!(layer, depth + 1, "{}", entry.path);
+        }
+        let matrix = entry.shape.len() > 1;
+        let special =
+            entry.path.ends_with("cls_token") || entry.path.contains("embed_positions.a.");
+        assert_eq!(
+            exempt_from_weight_decay(&entry.path, entry.shape.len()),
+            !matrix || special,
+            "{}",
+            entry.path
+        );
+    }
+    assert!(
+        per_layer[1] > 0 && per_layer[1..=depth].iter().all(|&n| n == per_layer[1]),
+        "{per_layer:?}"
+    );
+    assert!(
+        per_layer[0] >= 4 && per_layer[depth + 1] >= 4,
+        "{per_layer:?}"
+    );
+    assert!(entries.iter().any(|e| in_task_head(&e.path)));
+}

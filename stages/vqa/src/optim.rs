@@ -7,6 +7,7 @@
 //! decayed parameters and one without decay. Groups are found from parameter *paths*, which
 //! survive a checkpoint reload, unlike parameter ids.
 
+use beit3::params::{exempt_from_weight_decay, in_task_head, layer_index};
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
@@ -28,33 +29,12 @@ impl GroupRule {
     /// `(learning-rate multiplier, weight decay applies)` of the parameter at `path` with `dims`
     /// dimensions.
     pub fn group(&self, path: &str, dims: usize) -> (f64, bool) {
-        let layer = self.layer_id(path);
+        let layer = layer_index(path, self.depth);
         let mut scale = self.layer_decay.powi((self.depth + 1 - layer) as i32);
-        if path.starts_with("head.") {
+        if in_task_head(path) {
             scale *= self.head_lr_scale;
         }
-        let no_decay = dims == 1
-            || path.ends_with(".bias")
-            || path.ends_with("cls_token")
-            || path.ends_with("embed_positions.a.weight");
-        (scale, !no_decay)
-    }
-
-    fn layer_id(&self, path: &str) -> usize {
-        let embeddings = [
-            "beit3.text_embed.",
-            "beit3.vision_embed.",
-            "beit3.encoder.embed_positions.",
-        ];
-        if embeddings.iter().any(|prefix| path.starts_with(prefix)) {
-            return 0;
-        }
-        if let Some(rest) = path.strip_prefix("beit3.encoder.layers.")
-            && let Some(Ok(i)) = rest.split('.').next().map(str::parse::<usize>)
-        {
-            return (i + 1).min(self.depth + 1);
-        }
-        self.depth + 1
+        (scale, !exempt_from_weight_decay(path, dims))
     }
 }
 
