@@ -3,9 +3,11 @@
 
 mod copy;
 mod exec;
+mod publish;
 
-pub use copy::{Copy, CopyParams, Publish, PublishParams};
+pub use copy::{Copy, CopyParams};
 pub use exec::{Exec, ExecParams, input_env_name};
+pub use publish::{Publish, PublishParams};
 
 /// Every stage kind of this crate, for the engine's registry.
 pub fn stages() -> Vec<Box<dyn pipeline_api::DynStage>> {

@@ -6,19 +6,19 @@
 //! extract); it has no inputs, so once downloaded a URL is never fetched again unless forced.
 
 mod checksum;
+mod download;
 mod extract;
 mod http;
 mod local;
 mod params;
 mod partial;
-mod stage;
 mod transfer;
 mod url;
 
 pub use checksum::{Algorithm, Checksum};
+pub use download::Download;
 pub use params::DownloadParams;
 pub use partial::PARTIAL_DIR;
-pub use stage::Download;
 
 /// Every stage kind of this crate, for the engine's registry.
 pub fn stages() -> Vec<Box<dyn pipeline_api::DynStage>> {

@@ -10,13 +10,13 @@ mod split_names;
 pub mod spm;
 pub mod table;
 pub mod text_tokenizer;
-mod tokenize_stage;
-mod train_stage;
+mod tokenize;
+mod tokenizer_train;
 
 pub use layout::Layout;
 pub use text_tokenizer::TextTokenizer;
-pub use tokenize_stage::{Tokenize, TokenizeParams};
-pub use train_stage::{TokenizerTrain, TrainParams, train};
+pub use tokenize::{Tokenize, TokenizeParams};
+pub use tokenizer_train::{TokenizerTrain, TrainParams, train};
 
 /// Every stage kind of this crate, for the engine's registry.
 pub fn stages() -> Vec<Box<dyn pipeline_api::DynStage>> {

@@ -24,7 +24,7 @@ use tokenizers::{AddedToken, Tokenizer};
 
 use crate::spm::{FAIRSEQ_SPECIALS, MASK, SPACE};
 use crate::table;
-use crate::tokenize_stage::thread_pool;
+use crate::tokenize::thread_pool;
 use crate::{inputs, split_names};
 
 pub struct TokenizerTrain;

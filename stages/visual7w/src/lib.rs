@@ -21,12 +21,12 @@ pub use pipeline_api::rng;
 pub mod synth;
 pub mod table;
 pub mod telling;
-pub mod visual7w_stage;
+pub mod visual7w;
 
 pub use contest_files::{ContestFiles, ContestFilesParams};
 pub use mc_table::{McTable, McTableParams};
 pub use synth::{Synth, SynthParams};
-pub use visual7w_stage::{Visual7w, Visual7wParams};
+pub use visual7w::{Visual7w, Visual7wParams};
 
 /// Every stage kind of this crate, for the engine's registry.
 pub fn stages() -> Vec<Box<dyn pipeline_api::DynStage>> {
