@@ -13,8 +13,6 @@ mod paths;
 pub mod rng;
 
 pub use context::{CancelToken, Progress, SilentProgress, StageContext};
-/// The former name of [`ConfiguredStage`], kept for the stage crates' examples that still use it.
-pub use erased::ConfiguredStage as PreparedStage;
 pub use erased::{ConfiguredStage, DynStage, ParamError, ParamErrorKind, UnknownField, erase};
 pub use folder_run::FolderRun;
 pub use paths::{RelPathError, check_relative, copy_path};

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use pipeline_api::{CancelToken, PreparedStage, SilentProgress, StageContext};
+use pipeline_api::{CancelToken, ConfiguredStage, SilentProgress, StageContext};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
 }
 
 /// The stage bound to `url` and the extra TOML lines, checked as the engine checks them.
-fn prepare(url: &str, extra: &[String]) -> Result<Box<dyn PreparedStage>, String> {
+fn prepare(url: &str, extra: &[String]) -> Result<Box<dyn ConfiguredStage>, String> {
     let mut table = format!("url = {}\n", toml::Value::String(url.to_string()));
     for line in extra {
         table.push_str(line);
