@@ -33,10 +33,11 @@ pub fn draw_png(
     let mut pixels = vec![255u8; (width * height * 3) as usize];
     register_font_once()
         .and_then(|()| draw(&mut pixels))
+        // plotters' errors are not Send: kept as text.
         .map_err(|e| StageError::failed(format!("drawing `{}`: {e}", path.display())))?;
     let image = image::RgbImage::from_raw(width, height, pixels)
         .ok_or_else(|| StageError::failed("the chart's pixel buffer has the wrong size"))?;
     image
         .save_with_format(path, image::ImageFormat::Png)
-        .map_err(|e| StageError::failed(format!("writing `{}`: {e}", path.display())))
+        .map_err(|e| StageError::caused(format!("writing `{}`", path.display()), e))
 }

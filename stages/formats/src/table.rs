@@ -12,10 +12,10 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame, StageError> {
     let file =
         File::open(path).map_err(|e| StageError::io(format!("opening `{}`", path.display()), e))?;
     ParquetReader::new(file).finish().map_err(|e| {
-        StageError::failed(format!(
-            "`{}`: not a readable Parquet file: {e}",
-            path.display()
-        ))
+        StageError::caused(
+            format!("`{}`: not a readable Parquet file", path.display()),
+            e,
+        )
     })
 }
 

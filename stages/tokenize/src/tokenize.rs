@@ -192,10 +192,10 @@ fn encode_table(
         let ids = pool
             .install(|| tokenizer.encode_batch(&texts))
             .map_err(|e| {
-                StageError::failed(format!(
-                    "`{}`, rows {start}..{end}: {e}",
-                    table.path.display()
-                ))
+                StageError::caused(
+                    format!("`{}`, rows {start}..{end}", table.path.display()),
+                    e,
+                )
             })?;
         for question in ids.chunks(per_question) {
             let before = report.truncated_sequences;

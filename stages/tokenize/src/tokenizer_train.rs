@@ -77,7 +77,7 @@ impl Stage for TokenizerTrain {
         let path = ctx.out_dir.join("tokenizer.json");
         tokenizer
             .save(&path, true)
-            .map_err(|e| StageError::failed(format!("writing `{}`: {e}", path.display())))?;
+            .map_err(|e| StageError::caused(format!("writing `{}`", path.display()), e))?;
         let vocab_size = tokenizer.get_vocab_size(true);
         let specials = serde_json::json!({
             "bos_id": 0, "pad_id": 1, "eos_id": 2, "unk_id": 3,

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 
 use pipeline_api::{ParamError, Stage, StageContext, StageError};
+use pipeline_formats::json::write_json;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::image_index::ImageIndex;
 use crate::mc_csv::{CsvOptions, read_mc_csv};
-use crate::report::write_json;
 use crate::table::{LETTERS, write_table};
 
 /// The split an `mc_table` output is, unless `split` says otherwise: a contest's `test.csv`.
@@ -118,7 +118,7 @@ impl Stage for McTable {
             has_answer: table.has_answer,
             answer_letters,
         };
-        write_json(&report, &ctx.out_dir.join("report.json"))?;
+        write_json(&ctx.out_dir.join("report.json"), &report)?;
         ctx.log_line(&format!(
             "{}: {} rows as `{}.parquet`{}",
             report.source,

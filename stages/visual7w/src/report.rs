@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use pipeline_api::StageError;
+use pipeline_formats::json::write_json;
 use serde::Serialize;
 
 use crate::convert::{Conversion, DropReason, SPLITS};
@@ -129,15 +130,6 @@ impl Report {
     }
 
     pub fn write(&self, path: &Path) -> Result<(), StageError> {
-        write_json(self, path)
+        write_json(path, self)
     }
-}
-
-/// Writes `value` as pretty JSON with a final newline.
-pub fn write_json<T: Serialize>(value: &T, path: &Path) -> Result<(), StageError> {
-    let mut text = serde_json::to_string_pretty(value)
-        .map_err(|e| StageError::failed(format!("serializing `{}`: {e}", path.display())))?;
-    text.push('\n');
-    std::fs::write(path, text)
-        .map_err(|e| StageError::io(format!("writing `{}`", path.display()), e))
 }

@@ -65,7 +65,7 @@ pub fn write_parquet(frame: &mut DataFrame, path: &Path) -> Result<(), StageErro
     let file = create(path)?;
     ParquetWriter::new(BufWriter::new(file))
         .finish(frame)
-        .map_err(|e| StageError::failed(format!("writing `{}`: {e}", path.display())))?;
+        .map_err(|e| StageError::caused(format!("writing `{}`", path.display()), e))?;
     Ok(())
 }
 
@@ -75,7 +75,7 @@ pub fn write_csv(frame: &mut DataFrame, path: &Path) -> Result<(), StageError> {
     CsvWriter::new(BufWriter::new(file))
         .include_header(true)
         .finish(frame)
-        .map_err(|e| StageError::failed(format!("writing `{}`: {e}", path.display())))
+        .map_err(|e| StageError::caused(format!("writing `{}`", path.display()), e))
 }
 
 /// Writes the rows as `<stem>.parquet`, and as `<stem>.csv` too when `csv` is set.

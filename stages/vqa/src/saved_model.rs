@@ -84,7 +84,7 @@ pub fn read_info(dir: &Path) -> Result<ModelInfo, StageError> {
         )
     })?;
     let info: ModelInfo = serde_json::from_str(&text)
-        .map_err(|e| StageError::failed(format!("`{}`: {e}", path.display())))?;
+        .map_err(|e| StageError::caused(format!("`{}`", path.display()), e))?;
     if info.format != FORMAT || info.version != 1 {
         return Err(StageError::failed(format!(
             "`{}` is not a version 1 `{FORMAT}` file",

@@ -28,9 +28,8 @@ pub fn read_folder(folder: &Path) -> Result<PredictionFolder, StageError> {
     let meta_path = folder.join(META_FILE);
     let text = std::fs::read_to_string(&meta_path)
         .map_err(|e| StageError::io(format!("reading `{}`", meta_path.display()), e))?;
-    let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        StageError::failed(format!("`{}`: not valid JSON: {e}", meta_path.display()))
-    })?;
+    let raw: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| StageError::caused(format!("`{}`: not valid JSON", meta_path.display()), e))?;
     let meta = Meta::from_json(raw, &meta_path)?;
     Ok(PredictionFolder {
         path: folder.to_path_buf(),
@@ -84,7 +83,7 @@ pub fn write_folder(
     let path = out_dir.join(PREDICTIONS_FILE);
     ParquetWriter::new(BufWriter::new(create(&path)?))
         .finish(&mut frame)
-        .map_err(|e| StageError::failed(format!("writing `{}`: {e}", path.display())))?;
+        .map_err(|e| StageError::caused(format!("writing `{}`", path.display()), e))?;
 
     let path = out_dir.join(SUBMISSION_FILE);
     std::fs::write(&path, submission_csv(predictions))

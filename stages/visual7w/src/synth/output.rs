@@ -36,7 +36,7 @@ pub fn write_images(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(ctx.cpus.max(1))
         .build()
-        .map_err(|e| StageError::failed(format!("starting {} threads: {e}", ctx.cpus)))?;
+        .map_err(|e| StageError::caused(format!("starting {} threads", ctx.cpus), e))?;
     pool.install(|| {
         images.par_iter().try_for_each(|image| {
             ctx.cancel.check()?;
@@ -47,7 +47,7 @@ pub fn write_images(
             let mut writer = BufWriter::new(file);
             JpegEncoder::new_with_quality(&mut writer, params.jpeg_quality)
                 .encode_image(&picture)
-                .map_err(|e| StageError::failed(format!("encoding `{}`: {e}", path.display())))?;
+                .map_err(|e| StageError::caused(format!("encoding `{}`", path.display()), e))?;
             writer
                 .flush()
                 .map_err(|e| StageError::io(format!("writing `{}`", path.display()), e))?;
@@ -88,7 +88,7 @@ pub fn write_json(images: &[PlannedImage], path: &Path) -> Result<(), StageError
         .map_err(|e| StageError::io(format!("creating `{}`", path.display()), e))?;
     let mut writer = BufWriter::new(file);
     serde_json::to_writer(&mut writer, &dataset)
-        .map_err(|e| StageError::failed(format!("writing `{}`: {e}", path.display())))?;
+        .map_err(|e| StageError::caused(format!("writing `{}`", path.display()), e))?;
     writer
         .write_all(b"\n")
         .and_then(|()| writer.flush())
