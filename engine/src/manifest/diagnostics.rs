@@ -96,11 +96,13 @@ impl fmt::Display for Diagnostic {
             _ => writeln!(f)?,
         }
         let path = self.source.path.display();
+        // The gutter is as wide as the line number; `|` and `=` stand one column right of it.
+        let mut gutter = " ".to_string();
         match (self.position(), &self.span) {
             (Some((line, column)), Some(span)) => {
-                writeln!(f, "  --> {path}:{line}:{column}")?;
+                gutter = " ".repeat(line.to_string().len());
+                writeln!(f, "{gutter} --> {path}:{line}:{column}")?;
                 let text = self.source.line_text(line);
-                let gutter = " ".repeat(line.to_string().len());
                 let width = self.source.text[span.clone()]
                     .lines()
                     .next()
@@ -114,10 +116,10 @@ impl fmt::Display for Diagnostic {
                     "^".repeat(width)
                 )?;
             }
-            _ => writeln!(f, "  --> {path}")?,
+            _ => writeln!(f, "{gutter} --> {path}")?,
         }
         if let Some(hint) = &self.hint {
-            writeln!(f, "  = hint: {hint}")?;
+            writeln!(f, "{gutter} = hint: {hint}")?;
         }
         Ok(())
     }
