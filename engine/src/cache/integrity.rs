@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::hashing::Snapshot;
 use crate::cache::ids::{Digest, StageKey};
-use crate::cache::store::{RunRecord, Store};
+use crate::cache::store::RunRecord;
 use crate::run::job::{JobError, KeyedJob, RunContext};
 
 /// The outputs of other stages a stage receives, as they were before it ran.

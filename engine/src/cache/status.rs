@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use crate::cache::ids::{Digest, StageKey};
 use crate::cache::key::explain_change;
-use crate::cache::store::Store;
 use crate::run::job::{KeyedJob, RunContext};
 
 /// The state of one stage.
@@ -87,7 +86,7 @@ fn stage_status(
 ) -> StageStatus {
     let stage = &context.plan.stages[index];
     let key = job.key.clone();
-    let last = context.store.last(&context.pipeline_id, &stage.name);
+    let last = context.cache.last(&context.pipeline_id, &stage.name);
     if forced || stage.always_run {
         let reason = if forced {
             "forced"

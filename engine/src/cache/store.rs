@@ -42,15 +42,14 @@ pub struct RunRecord {
     pub run_id: RunId,
 }
 
-/// Where results are kept. The local folder is one implementation; a shared remote cache is
-/// another, behind the same calls.
+/// Where results are kept: run records by key, outputs by digest. The engine's jobs reach
+/// results only through this trait ([`crate::run::job::RunContext::store`]); the local folder
+/// ([`LocalStore`]) is the one implementation today, and the working tier of any other: outputs
+/// are handed to stages as local paths. Locks, staging folders, logs and the run history are not
+/// results: they belong to the local folder alone.
 pub trait Store: Send + Sync {
     /// The record of `key`, if its output is still present.
     fn lookup(&self, key: &StageKey) -> Option<RunRecord>;
-    /// Blocks until this process alone works on `key`.
-    fn lock(&self, key: &StageKey, on_wait: &mut dyn FnMut(Option<u32>)) -> io::Result<KeyLock>;
-    /// The private folder where the run of `key` happens.
-    fn staging(&self, key: &StageKey) -> PathBuf;
     /// Moves a finished output folder into the store under its digest; returns where it lives.
     fn put_output(&self, folder: &Path, digest: &Digest) -> io::Result<PathBuf>;
     /// Commits a run: after this, `lookup(record.key)` finds it.
@@ -174,7 +173,7 @@ impl LocalStore {
         read_dir_paths(&self.base.join("staging"))
     }
 
-    /// The lock file named `name`: a stage key's (see [`Store::lock`]), or another lock of the
+    /// The lock file named `name`: a stage key's (see [`LocalStore::lock`]), or another lock of the
     /// cache such as a publish destination's.
     pub fn lock_path(&self, name: &str) -> PathBuf {
         self.base.join("locks").join(format!("{name}.lock"))
@@ -198,6 +197,20 @@ impl LocalStore {
         }
         idle
     }
+
+    /// Blocks until this process alone works on `key` (`on_wait` hears the holder's pid).
+    pub fn lock(
+        &self,
+        key: &StageKey,
+        on_wait: &mut dyn FnMut(Option<u32>),
+    ) -> io::Result<KeyLock> {
+        lock::acquire(&self.lock_path(key.as_str()), on_wait)
+    }
+
+    /// The private folder where the run of `key` happens.
+    pub fn staging(&self, key: &StageKey) -> PathBuf {
+        self.base.join("staging").join(key.as_str())
+    }
 }
 
 /// The file in `staging/<key>/` that keeps it for a resumable stage until `pipeline cache gc`.
@@ -207,14 +220,6 @@ impl Store for LocalStore {
     fn lookup(&self, key: &StageKey) -> Option<RunRecord> {
         let record = read_record(&self.record_path(key))?;
         self.output_path(&record.output).is_dir().then_some(record)
-    }
-
-    fn lock(&self, key: &StageKey, on_wait: &mut dyn FnMut(Option<u32>)) -> io::Result<KeyLock> {
-        lock::acquire(&self.lock_path(key.as_str()), on_wait)
-    }
-
-    fn staging(&self, key: &StageKey) -> PathBuf {
-        self.base.join("staging").join(key.as_str())
     }
 
     fn put_output(&self, folder: &Path, digest: &Digest) -> io::Result<PathBuf> {

@@ -168,7 +168,7 @@ fn key_stages(
             let hit = hit.map(|record| {
                 let stage = &context.plan.stages[index].name;
                 let last_current = context
-                    .store
+                    .cache
                     .last(&context.pipeline_id, stage)
                     .is_some_and(|last| last.key == record.key);
                 Hit {
@@ -383,7 +383,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         if remember
             && let Err(error) = self
                 .context
-                .store
+                .cache
                 .set_last(&self.context.pipeline_id, record)
         {
             tracing::warn!(
@@ -429,7 +429,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         let log_hint =
             match self
                 .context
-                .store
+                .cache
                 .append_log(&self.context.run_id, self.name(index), &reason)
             {
                 Ok(log) => format!("\n        log: {}", log.display()),
@@ -478,7 +478,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
         self.summary.outcomes.insert(index, outcome);
         let log = self
             .context
-            .store
+            .cache
             .log_file(&self.context.run_id, self.name(index));
         let entry = LedgerEntry {
             run_id: self.context.run_id.clone(),
@@ -491,7 +491,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
             log: log.exists().then(|| log.display().to_string()),
             error,
         };
-        if let Err(error) = ledger::append(&self.context.store.ledger_file(), &entry) {
+        if let Err(error) = ledger::append(&self.context.cache.ledger_file(), &entry) {
             tracing::warn!("could not append to the run history: {error}");
         }
     }

@@ -17,10 +17,14 @@ use crate::run::output_check;
 use crate::run::progress::StageProgress;
 
 /// What every job of one invocation (one `run`, `status`, `explain` or `cache gc`) shares: the
-/// plan, the store, the hasher and this invocation's run id.
+/// plan, where results are kept, the local cache folder, the hasher and this invocation's run id.
 pub struct RunContext<'a> {
     pub plan: &'a Plan,
-    pub store: &'a LocalStore,
+    /// Run records and outputs: every lookup and commit of a result goes through the trait.
+    pub store: &'a dyn Store,
+    /// The local cache folder: key locks, staging folders, logs, the run history and the last
+    /// run of each stage.
+    pub cache: &'a LocalStore,
     pub hasher: ContentHasher<'a>,
     /// Names this manifest within the cache (for "what changed since the last run").
     pub pipeline_id: String,
@@ -208,7 +212,7 @@ impl RunContext<'_> {
     ) -> Result<(RunRecord, bool), JobError> {
         let stage = &self.plan.stages[job.index];
         let _lock = self
-            .store
+            .cache
             .lock(&job.key, on_wait)
             .map_err(JobError::io("taking the stage lock"))?;
         if !job.force
@@ -229,7 +233,7 @@ impl RunContext<'_> {
         let record = self.commit(stage, job, &out_dir, started)?;
         store::remove_tree(&attempt).map_err(JobError::io("removing the staging folder"))?;
         // Empty now unless a late writer of a killed run still holds an earlier attempt.
-        let _ = std::fs::remove_dir(self.store.staging(&job.key));
+        let _ = std::fs::remove_dir(self.cache.staging(&job.key));
         Ok((record, true))
     }
 
@@ -239,7 +243,7 @@ impl RunContext<'_> {
     /// program left over from a killed run may still write into its own attempt's folder, never
     /// into this one.
     fn attempt_folder(&self, stage: &PlannedStage, key: &StageKey) -> Result<PathBuf, JobError> {
-        let staging = self.store.staging(key);
+        let staging = self.cache.staging(key);
         if stage.configured.resumable() {
             std::fs::create_dir_all(&staging)
                 .map_err(JobError::io("creating the staging folder"))?;
@@ -264,7 +268,7 @@ impl RunContext<'_> {
         grant: &Grant,
         progress: &StageProgress,
     ) -> Result<(), JobError> {
-        let log_path = self.store.log_file(&self.run_id, &stage.name);
+        let log_path = self.cache.log_file(&self.run_id, &stage.name);
         std::fs::create_dir_all(log_path.parent().expect("logs live in a folder"))
             .map_err(JobError::io("creating the log folder"))?;
         let mut log = std::fs::File::create(&log_path)

@@ -8,3 +8,6 @@ pub mod output_check;
 pub mod progress;
 pub mod publish;
 pub mod resources;
+
+#[cfg(test)]
+mod through_store;

@@ -103,6 +103,7 @@ impl Session {
         RunContext {
             plan: &self.plan,
             store: &self.store,
+            cache: &self.store,
             hasher: ContentHasher::new(&self.stat_cache),
             pipeline_id: self.pipeline_id.clone(),
             run_id: run_id(),

@@ -8,7 +8,6 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::cache::ledger::{self, Outcome};
-use crate::cache::store::Store;
 use crate::run::job::RunContext;
 
 /// How many of the stage's latest results are compared with what is at the destination.
@@ -42,7 +41,7 @@ impl RunContext<'_> {
     fn published_earlier(&self, index: usize, inside: &str, target: &Path) -> bool {
         let name = &self.plan.stages[index].name;
         let mut keys = HashSet::new();
-        ledger::read(&self.store.ledger_file())
+        ledger::read(&self.cache.ledger_file())
             .into_iter()
             .rev()
             .filter(|entry| {

@@ -16,7 +16,7 @@ use std::path::Path;
 use bounds::{Bounds, Refusal};
 
 use crate::cache::lock;
-use crate::cache::store::{RunRecord, Store};
+use crate::cache::store::RunRecord;
 use crate::run::job::{JobError, RunContext};
 
 impl RunContext<'_> {
@@ -24,7 +24,7 @@ impl RunContext<'_> {
     /// Returns the paths that were (re)written.
     pub fn publish(&self, index: usize, record: &RunRecord) -> Result<Vec<String>, JobError> {
         let stage = &self.plan.stages[index];
-        let cache = self.store.base().parent().unwrap_or(self.store.base());
+        let cache = self.cache.base().parent().unwrap_or(self.cache.base());
         let bounds = Bounds::new(&self.plan.root, cache)
             .map_err(JobError::io("resolving the project root"))?;
         let mut written = Vec::new();
@@ -42,7 +42,7 @@ impl RunContext<'_> {
                 "publish-{}",
                 &blake3::hash(target.path().as_os_str().as_encoded_bytes()).to_hex()[..32]
             );
-            let _lock = lock::acquire(&self.store.lock_path(&lock_name), |_| {})
+            let _lock = lock::acquire(&self.cache.lock_path(&lock_name), |_| {})
                 .map_err(JobError::io(format!("taking the lock on `{destination}`")))?;
             place::remove_leftovers(&target.parent, &target.name);
             if self.same_content(&source, &target.path()) {
