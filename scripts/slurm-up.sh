@@ -10,6 +10,7 @@ set -euo pipefail
 STATE=${1:-${SLURM_STATE:-${TMPDIR:-/tmp}/pipeline-slurm}}
 mkdir -p "$STATE"
 STATE=$(cd "$STATE" && pwd)
+cd "$STATE"   # the daemons' working folder (core files, relative paths) is the state folder
 CPUS=${SLURM_CPUS:-$(nproc)}
 GPUS=${SLURM_GPUS:-2}
 WAIT=${SLURM_WAIT:-60}
