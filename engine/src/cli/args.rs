@@ -75,6 +75,18 @@ pub struct RunArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Where stages run: `local` (this process) or `slurm` (one `sbatch` job per stage; the
+    /// cache folder must be on a filesystem every node sees). Default: `[pipeline] executor`,
+    /// else local.
+    #[arg(long, value_enum)]
+    pub executor: Option<ExecutorKind>,
+}
+
+/// Where stages run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExecutorKind {
+    Local,
+    Slurm,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,8 @@ pub struct Manifest {
     pub external: Vec<PathBuf>,
     /// `[pipeline] max_instances`: the most stage instances the matrices may make.
     pub max_instances: u64,
+    /// `[pipeline] executor`: `"local"` or `"slurm"`, if set (`run --executor` overrides it).
+    pub executor: Option<String>,
     /// The `[vars]` table (empty if none).
     pub vars: SValue,
     pub stages: Vec<StageDecl>,
@@ -38,7 +40,9 @@ pub struct StageDecl {
 }
 
 const TOP_LEVEL_KEYS: [&str; 3] = ["pipeline", "vars", "stage"];
-const PIPELINE_KEYS: [&str; 4] = ["root", "cache", "external", "max_instances"];
+const PIPELINE_KEYS: [&str; 5] = ["root", "cache", "external", "max_instances", "executor"];
+/// The values `[pipeline] executor` takes.
+pub const EXECUTORS: [&str; 2] = ["local", "slurm"];
 
 /// Reads and parses `path`. Structural problems are returned all at once.
 pub fn load(path: &Path) -> Result<Manifest, Diagnostics> {
@@ -99,6 +103,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
     }
     let external = external::allowed_roots(&source, settings.as_ref(), &root, &mut errors);
     let max_instances = crate::plan::expand::max_instances(&source, settings.as_ref(), &mut errors);
+    let executor = settings
+        .as_ref()
+        .and_then(|s| s.get("executor"))
+        .and_then(|entry| executor_setting(&source, entry, &mut errors));
     let vars = document
         .get("vars")
         .map(|e| e.value.clone())
@@ -121,9 +129,31 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
         cache_dir,
         external,
         max_instances,
+        executor,
         vars,
         stages,
     })
+}
+
+/// `[pipeline] executor`, if it names one.
+fn executor_setting(
+    source: &SourceFile,
+    entry: &Entry,
+    errors: &mut Diagnostics,
+) -> Option<String> {
+    let name = string_entry(source, entry, errors)?;
+    if EXECUTORS.contains(&name.as_str()) {
+        return Some(name);
+    }
+    errors.push(
+        Diagnostic::new(
+            source,
+            Some(entry.value.span.clone()),
+            format!("unknown executor `{name}`"),
+        )
+        .with_hint(format!("executor is one of: {}", EXECUTORS.join(", "))),
+    );
+    None
 }
 
 /// The `[pipeline]` table, if the manifest has one and it is a table; its keys are checked.

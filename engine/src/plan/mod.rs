@@ -20,15 +20,17 @@ pub mod expand;
 pub mod graph;
 pub mod param_errors;
 pub mod schema;
+pub mod slurm_options;
 
 /// Keys of a stage table that belong to the engine; every other key is a plugin parameter.
-pub const ENGINE_KEYS: [&str; 6] = [
+pub const ENGINE_KEYS: [&str; 7] = [
     "kind",
     "inputs",
     "matrix",
     "resources",
     "always_run",
     "desc",
+    "slurm",
 ];
 
 /// A validated pipeline.
@@ -37,6 +39,8 @@ pub struct Plan {
     pub root: PathBuf,
     /// `[pipeline] cache`, if the manifest sets it.
     pub configured_cache: Option<PathBuf>,
+    /// `[pipeline] executor`, if the manifest sets it.
+    pub configured_executor: Option<String>,
     pub stages: Vec<PlannedStage>,
     pub graph: StageGraph,
 }
@@ -53,6 +57,8 @@ pub struct PlannedStage {
     /// Never taken from the cache.
     pub always_run: bool,
     pub desc: Option<String>,
+    /// What its job asks of the cluster when stages run on Slurm.
+    pub slurm: slurm_options::SlurmOptions,
 }
 
 /// Where an input's bytes come from.
@@ -123,6 +129,7 @@ impl Plan {
             source: manifest.source,
             root: manifest.root,
             configured_cache: manifest.cache_dir,
+            configured_executor: manifest.executor,
             stages,
             graph,
         })
@@ -238,6 +245,10 @@ impl Builder<'_> {
             .get("desc")
             .and_then(|e| e.value.as_str())
             .map(str::to_string);
+        let (slurm, slurm_errors) = slurm_options::read(table);
+        for (span, message) in slurm_errors {
+            self.error(span, message);
+        }
         let Some(kind) = kind else {
             return Partial {
                 stage: None,
@@ -273,6 +284,7 @@ impl Builder<'_> {
             resources,
             always_run,
             desc,
+            slurm,
         };
         Partial {
             stage: Some(stage),

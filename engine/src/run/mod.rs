@@ -8,6 +8,7 @@ pub mod output_check;
 pub mod progress;
 pub mod publish;
 pub mod resources;
+pub mod slurm;
 
 #[cfg(test)]
 mod through_store;

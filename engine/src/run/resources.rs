@@ -10,6 +10,8 @@ pub struct Pool {
     free_cpus: usize,
     free_gpus: Vec<u32>,
     total_gpus: usize,
+    /// Resources are a cluster's, leased by its scheduler: every request is granted here.
+    cluster: bool,
 }
 
 impl Pool {
@@ -20,11 +22,26 @@ impl Pool {
             free_cpus: cpus,
             total_gpus: gpus.len(),
             free_gpus: gpus,
+            cluster: false,
         }
     }
 
+    /// A pool that grants everything: stages run as cluster jobs, whose scheduler (Slurm) leases
+    /// CPUs and GPUs and tells each job its GPU ids.
+    pub fn cluster() -> Self {
+        Self {
+            cluster: true,
+            ..Self::new(1, Vec::new())
+        }
+    }
+
+    /// GPUs there are in all (unbounded for a cluster's pool: its scheduler says no).
     pub fn total_gpus(&self) -> usize {
-        self.total_gpus
+        if self.cluster {
+            usize::MAX
+        } else {
+            self.total_gpus
+        }
     }
 
     /// CPUs a stage gets: what it asks for, at most the machine.
@@ -34,6 +51,12 @@ impl Pool {
 
     /// Leases what `wanted` needs, if it is free now.
     pub fn try_take(&mut self, wanted: &Resources) -> Option<Grant> {
+        if self.cluster {
+            return Some(Grant {
+                cpus: wanted.cpus.max(1),
+                gpus: Vec::new(),
+            });
+        }
         let cpus = self.cpus_for(wanted);
         if cpus > self.free_cpus || wanted.gpus > self.free_gpus.len() {
             return None;
@@ -44,6 +67,9 @@ impl Pool {
     }
 
     pub fn give_back(&mut self, grant: Grant) {
+        if self.cluster {
+            return;
+        }
         self.free_cpus += grant.cpus;
         self.free_gpus.extend(grant.gpus);
         self.free_gpus.sort_unstable();

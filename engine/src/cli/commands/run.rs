@@ -9,11 +9,12 @@ use super::{CliError, Session, exit};
 use crate::cache::ledger::Outcome;
 use crate::cache::status;
 use crate::cache::store::{LocalStore, remove_tree};
-use crate::cli::args::RunArgs;
+use crate::cli::args::{ExecutorKind, RunArgs};
 use crate::registry::Registry;
-use crate::run::executor::{self, LocalExecutor, RunOptions};
+use crate::run::executor::{self, Executor, LocalExecutor, RunOptions};
 use crate::run::progress::Reporter;
 use crate::run::resources::{Pool, detect_gpus};
+use crate::run::slurm::SlurmExecutor;
 
 pub fn run(
     args: &RunArgs,
@@ -47,29 +48,18 @@ pub fn run(
         return Ok(ExitCode::SUCCESS);
     }
     remove_stale_staging(&session.store);
-    let cpus = args
-        .cpus
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let needs_gpus = session.plan.stages.iter().any(|s| s.resources.gpus > 0);
-    let gpus = if needs_gpus || args.gpus.is_some() {
-        detect_gpus(args.gpus.as_deref())
-    } else {
-        Vec::new()
+    let (runner, pool, default_jobs) = match executor_kind(args, &session)? {
+        ExecutorKind::Local => local_pool(args, &session),
+        ExecutorKind::Slurm => slurm_executor(args, &session)?,
     };
     let options = RunOptions {
-        jobs: args.jobs.unwrap_or(cpus),
+        jobs: args.jobs.unwrap_or(default_jobs),
         keep_going: args.keep_going,
         selected,
         forced,
     };
     let reporter = Reporter::detect(true);
-    let summary = executor::run(
-        &context,
-        &LocalExecutor,
-        &reporter,
-        Pool::new(cpus, gpus),
-        &options,
-    );
+    let summary = executor::run(&context, runner.as_ref(), &reporter, pool, &options);
     session.save_stat_cache();
     let (ran, hits, failed) = (
         summary.count(Outcome::Ran),
@@ -115,6 +105,51 @@ pub fn run(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--executor`, else `[pipeline] executor`, else local.
+fn executor_kind(args: &RunArgs, session: &Session) -> Result<ExecutorKind, CliError> {
+    if let Some(kind) = args.executor {
+        return Ok(kind);
+    }
+    Ok(match session.plan.configured_executor.as_deref() {
+        Some("slurm") => ExecutorKind::Slurm,
+        _ => ExecutorKind::Local,
+    })
+}
+
+/// Stages in this process, on this machine's CPUs and GPUs; as many at once as there are CPUs.
+fn local_pool(args: &RunArgs, session: &Session) -> (Box<dyn Executor>, Pool, usize) {
+    let cpus = args
+        .cpus
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let needs_gpus = session.plan.stages.iter().any(|s| s.resources.gpus > 0);
+    let gpus = if needs_gpus || args.gpus.is_some() {
+        detect_gpus(args.gpus.as_deref())
+    } else {
+        Vec::new()
+    };
+    (Box::new(LocalExecutor), Pool::new(cpus, gpus), cpus)
+}
+
+/// Stages as Slurm jobs: the cluster leases resources, and every stage whose inputs are ready is
+/// submitted at once (up to `--jobs`, default 256).
+fn slurm_executor(
+    args: &RunArgs,
+    session: &Session,
+) -> Result<(Box<dyn Executor>, Pool, usize), CliError> {
+    let program = std::env::current_exe().map_err(CliError::io("finding this program"))?;
+    let manifest =
+        std::path::absolute(&args.manifest).map_err(CliError::io("finding the manifest"))?;
+    let base = session.store.base();
+    let cache_dir = base.parent().unwrap_or(base).to_path_buf();
+    let executor = SlurmExecutor {
+        program,
+        manifest,
+        cache_dir,
+        poll: std::time::Duration::from_millis(500),
+    };
+    Ok((Box::new(executor), Pool::cluster(), 256))
 }
 
 /// Removes the staging folders that killed runs left (their lock is free); those of resumable

@@ -1,0 +1,134 @@
+//! The three Slurm commands the executor uses, and what their output means: `sbatch --parsable`
+//! submits, `squeue --states=all` follows a job (without `sacct`, which needs accounting that
+//! clusters often disable), `scancel` ends one.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Where a job is, as `squeue` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting for resources, with Slurm's reason (`Resources`, `Priority`, ...).
+    Pending(String),
+    Running,
+    /// Ended: `COMPLETED`, `FAILED`, `CANCELLED`, `TIMEOUT`, `OUT_OF_MEMORY`, `NODE_FAIL`, ...
+    Ended(String),
+    /// No longer known to `squeue` (ended longer ago than the cluster's `MinJobAge`).
+    Gone,
+}
+
+/// States in which a job still holds or waits for resources.
+const ACTIVE: [&str; 8] = [
+    "RUNNING",
+    "CONFIGURING",
+    "COMPLETING",
+    "SUSPENDED",
+    "STAGE_OUT",
+    "SIGNALING",
+    "RESV_DEL_HOLD",
+    "REQUEUED",
+];
+
+/// `sbatch --parsable ARGS SCRIPT`: the job id.
+pub fn submit(args: &[String], script: &Path) -> Result<String, String> {
+    let output = Command::new("sbatch")
+        .arg("--parsable")
+        .args(args)
+        .arg(script)
+        .output()
+        .map_err(|e| {
+            format!("cannot start `sbatch` ({e}): is Slurm's client installed and on PATH?")
+        })?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "`sbatch` refused the job ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    // `--parsable` prints `id` or `id;cluster`.
+    let id = stdout
+        .trim()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "`sbatch --parsable` printed `{}`, not a job id",
+            stdout.trim()
+        ));
+    }
+    Ok(id)
+}
+
+/// The state of job `id`.
+pub fn state(id: &str) -> Result<JobState, String> {
+    let output = Command::new("squeue")
+        .args(["--states=all", "--noheader", "--format=%T|%r", "--jobs", id])
+        .output()
+        .map_err(|e| format!("cannot start `squeue` ({e})"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // Slurm forgets ended jobs after MinJobAge and then calls the id invalid.
+        if stderr.contains("Invalid job id") {
+            return Ok(JobState::Gone);
+        }
+        return Err(format!(
+            "`squeue` failed ({}): {}",
+            output.status,
+            stderr.trim()
+        ));
+    }
+    Ok(parse_state(&stdout))
+}
+
+/// One `%T|%r` line of `squeue`.
+fn parse_state(line: &str) -> JobState {
+    let line = line.lines().next().unwrap_or_default().trim();
+    let (state, reason) = line.split_once('|').unwrap_or((line, ""));
+    match state {
+        "" => JobState::Gone,
+        "PENDING" => JobState::Pending(reason.to_string()),
+        s if ACTIVE.contains(&s) => JobState::Running,
+        s => JobState::Ended(s.to_string()),
+    }
+}
+
+/// `scancel ID`; a job that already ended is no error.
+pub fn cancel(id: &str) {
+    match Command::new("scancel").arg(id).output() {
+        Ok(output) if output.status.success() => {}
+        Ok(output) => tracing::warn!(
+            "scancel {id}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+        Err(error) => tracing::warn!("cannot start `scancel` for job {id}: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn squeue_lines_read_as_states() {
+        assert_eq!(
+            parse_state("PENDING|Resources\n"),
+            JobState::Pending("Resources".into())
+        );
+        assert_eq!(parse_state("RUNNING|None"), JobState::Running);
+        assert_eq!(parse_state("COMPLETING|None"), JobState::Running);
+        assert_eq!(
+            parse_state("OUT_OF_MEMORY|OutOfMemory"),
+            JobState::Ended("OUT_OF_MEMORY".into())
+        );
+        assert_eq!(
+            parse_state("CANCELLED|None"),
+            JobState::Ended("CANCELLED".into())
+        );
+        assert_eq!(parse_state(""), JobState::Gone);
+    }
+}
