@@ -217,6 +217,14 @@ fn a_job_cancelled_with_scancel_fails_its_stage_and_the_rerun_redoes_only_it() {
         .spawn()
         .unwrap();
     let id = running_job(&project, "slow");
+    let (code, status, _) = project.cli(&["status", "pipeline.toml"]);
+    assert_eq!(code, 0);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("slow") && l.contains(&format!("(Slurm job {id} running)"))),
+        "{status}"
+    );
     // `first` is done once `slow` runs; cancel the job of `slow`.
     let status = Command::new("scancel").arg(&id).status().unwrap();
     assert!(status.success());

@@ -17,6 +17,7 @@ use crate::cli::args::{
 use crate::plan::Plan;
 use crate::plan::schema::ParamSchema;
 use crate::registry::Registry;
+use crate::run::slurm;
 use crate::{cache::ledger, cache::status};
 
 pub fn status(
@@ -34,9 +35,20 @@ pub fn status(
         .iter()
         .filter(|(_, s, _)| !s.is_up_to_date())
         .count();
+    // A stale stage may be computed by a Slurm job right now (of this run or another).
+    let jobs: Vec<Option<String>> = report
+        .stages
+        .iter()
+        .map(|(_, stage_status, job)| match (stage_status, job) {
+            (status::StageStatus::Stale { .. }, Some(job)) => {
+                slurm::active_job(&session.store, &job.key)
+            }
+            _ => None,
+        })
+        .collect();
     if args.json {
-        let stages: Vec<serde_json::Value> = report.stages.iter().map(|(index, stage_status, _)| {
-            serde_json::json!({ "stage": session.plan.stages[*index].name, "status": stage_status })
+        let stages: Vec<serde_json::Value> = report.stages.iter().zip(&jobs).map(|((index, stage_status, _), job)| {
+            serde_json::json!({ "stage": session.plan.stages[*index].name, "status": stage_status, "slurm_job": job })
         }).collect();
         println!("{}", serde_json::json!({ "stages": stages }));
     } else {
@@ -46,9 +58,13 @@ pub fn status(
             .map(|(i, _, _)| session.plan.stages[*i].name.len())
             .max()
             .unwrap_or(0);
-        for (index, stage_status, _) in &report.stages {
+        for ((index, stage_status, _), job) in report.stages.iter().zip(&jobs) {
+            let job = job
+                .as_ref()
+                .map(|job| format!(" ({job})"))
+                .unwrap_or_default();
             println!(
-                "{:width$}  {}",
+                "{:width$}  {}{job}",
                 session.plan.stages[*index].name,
                 stage_status.describe()
             );

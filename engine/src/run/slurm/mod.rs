@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use pipeline_api::{Progress, StageError};
 
-use crate::cache::store::RunRecord;
+use crate::cache::ids::StageKey;
+use crate::cache::store::{LocalStore, RunRecord};
 use crate::plan::PlannedStage;
 use crate::run::executor::Executor;
 use crate::run::job::{Grant, JobError, KeyedJob, RunContext};
@@ -203,6 +204,19 @@ impl SlurmExecutor {
             }
             std::thread::sleep(self.poll);
         }
+    }
+}
+
+/// `Slurm job N pending (reason)` or `Slurm job N running` while a job submitted for `key` (by
+/// any run on this cache) is queued or running; `None` otherwise, or when Slurm cannot be asked.
+pub fn active_job(cache: &LocalStore, key: &StageKey) -> Option<String> {
+    let id_file = cache.base().join("slurm").join(key.as_str()).join("job_id");
+    let id = std::fs::read_to_string(id_file).ok()?;
+    let id = id.trim();
+    match cluster::state(id).ok()? {
+        JobState::Pending(reason) => Some(format!("Slurm job {id} pending ({reason})")),
+        JobState::Running => Some(format!("Slurm job {id} running")),
+        JobState::Ended(_) | JobState::Gone => None,
     }
 }
 
