@@ -8,6 +8,8 @@ pub mod integrity;
 pub mod key;
 pub mod ledger;
 pub mod lock;
+pub mod remote;
 pub mod stat_cache;
 pub mod status;
 pub mod store;
+pub mod tiered;

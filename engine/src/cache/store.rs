@@ -62,6 +62,7 @@ pub trait Store: Send + Sync {
 }
 
 /// The cache in a local folder.
+#[derive(Clone)]
 pub struct LocalStore {
     base: PathBuf,
 }

@@ -80,6 +80,9 @@ pub struct RunArgs {
     /// else local.
     #[arg(long, value_enum)]
     pub executor: Option<ExecutorKind>,
+    /// Leave `[pipeline] remote` alone: look up and store results in the local cache only.
+    #[arg(long)]
+    pub no_remote: bool,
 }
 
 /// Where stages run.

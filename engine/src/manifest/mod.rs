@@ -26,6 +26,8 @@ pub struct Manifest {
     pub max_instances: u64,
     /// `[pipeline] executor`: `"local"` or `"slurm"`, if set (`run --executor` overrides it).
     pub executor: Option<String>,
+    /// `[pipeline] remote`: a shared cache, `s3://bucket/prefix`, if set.
+    pub remote: Option<String>,
     /// The `[vars]` table (empty if none).
     pub vars: SValue,
     pub stages: Vec<StageDecl>,
@@ -40,7 +42,14 @@ pub struct StageDecl {
 }
 
 const TOP_LEVEL_KEYS: [&str; 3] = ["pipeline", "vars", "stage"];
-const PIPELINE_KEYS: [&str; 5] = ["root", "cache", "external", "max_instances", "executor"];
+const PIPELINE_KEYS: [&str; 6] = [
+    "root",
+    "cache",
+    "external",
+    "max_instances",
+    "executor",
+    "remote",
+];
 /// The values `[pipeline] executor` takes.
 pub const EXECUTORS: [&str; 2] = ["local", "slurm"];
 
@@ -107,6 +116,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
         .as_ref()
         .and_then(|s| s.get("executor"))
         .and_then(|entry| executor_setting(&source, entry, &mut errors));
+    let remote = settings
+        .as_ref()
+        .and_then(|s| s.get("remote"))
+        .and_then(|entry| remote_setting(&source, entry, &mut errors));
     let vars = document
         .get("vars")
         .map(|e| e.value.clone())
@@ -130,9 +143,30 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Diagnostics> {
         external,
         max_instances,
         executor,
+        remote,
         vars,
         stages,
     })
+}
+
+/// `[pipeline] remote`, if it is an `s3://bucket[/prefix]` URL.
+fn remote_setting(source: &SourceFile, entry: &Entry, errors: &mut Diagnostics) -> Option<String> {
+    let url = string_entry(source, entry, errors)?;
+    let bucket = url
+        .strip_prefix("s3://")
+        .map(|rest| rest.split('/').next().unwrap_or_default());
+    if bucket.is_some_and(|bucket| !bucket.is_empty()) {
+        return Some(url);
+    }
+    errors.push(
+        Diagnostic::new(
+            source,
+            Some(entry.value.span.clone()),
+            format!("`remote` must be an s3://bucket/prefix URL, not `{url}`"),
+        )
+        .with_hint("credentials and endpoint come from AWS_* environment variables, never from the manifest"),
+    );
+    None
 }
 
 /// `[pipeline] executor`, if it names one.

@@ -41,6 +41,8 @@ pub struct Plan {
     pub configured_cache: Option<PathBuf>,
     /// `[pipeline] executor`, if the manifest sets it.
     pub configured_executor: Option<String>,
+    /// `[pipeline] remote`, if the manifest sets it.
+    pub configured_remote: Option<String>,
     pub stages: Vec<PlannedStage>,
     pub graph: StageGraph,
 }
@@ -130,6 +132,7 @@ impl Plan {
             root: manifest.root,
             configured_cache: manifest.cache_dir,
             configured_executor: manifest.executor,
+            configured_remote: manifest.remote,
             stages,
             graph,
         })

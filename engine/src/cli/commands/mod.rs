@@ -15,6 +15,7 @@ use crate::cache::hashing::ContentHasher;
 use crate::cache::ids::RunId;
 use crate::cache::stat_cache::StatCache;
 use crate::cache::store::LocalStore;
+use crate::cache::tiered::TieredStore;
 use crate::cli::args::{Cli, Command};
 use crate::manifest::diagnostics::Diagnostics;
 use crate::plan::Plan;
@@ -72,6 +73,8 @@ pub fn dispatch(cli: Cli, registry: &Registry, cancel: CancelToken) -> Result<Ex
 pub struct Session {
     pub plan: Plan,
     pub store: LocalStore,
+    /// The local store in front of `[pipeline] remote`, when a run uses it.
+    pub tiered: Option<TieredStore>,
     pub stat_cache: StatCache,
     pub pipeline_id: String,
 }
@@ -93,6 +96,7 @@ impl Session {
         Ok(Session {
             plan,
             store,
+            tiered: None,
             stat_cache,
             pipeline_id,
         })
@@ -102,7 +106,10 @@ impl Session {
     pub fn run_context(&self, cancel: CancelToken) -> RunContext<'_> {
         RunContext {
             plan: &self.plan,
-            store: &self.store,
+            store: match &self.tiered {
+                Some(tiered) => tiered,
+                None => &self.store,
+            },
             cache: &self.store,
             hasher: ContentHasher::new(&self.stat_cache),
             pipeline_id: self.pipeline_id.clone(),

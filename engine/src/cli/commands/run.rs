@@ -7,8 +7,10 @@ use pipeline_api::CancelToken;
 
 use super::{CliError, Session, exit};
 use crate::cache::ledger::Outcome;
+use crate::cache::remote::Remote;
 use crate::cache::status;
 use crate::cache::store::{LocalStore, remove_tree};
+use crate::cache::tiered::TieredStore;
 use crate::cli::args::{ExecutorKind, RunArgs};
 use crate::registry::Registry;
 use crate::run::executor::{self, Executor, LocalExecutor, RunOptions};
@@ -22,7 +24,13 @@ pub fn run(
     registry: &Registry,
     cancel: CancelToken,
 ) -> Result<ExitCode, CliError> {
-    let session = Session::open(&args.manifest, cache_flag, registry)?;
+    let mut session = Session::open(&args.manifest, cache_flag, registry)?;
+    if let Some(url) = session.plan.configured_remote.clone()
+        && !args.no_remote
+    {
+        let remote = Remote::open(&url).map_err(CliError::Usage)?;
+        session.tiered = Some(TieredStore::new(session.store.clone(), remote));
+    }
     let selected = session.selection(&args.targets)?;
     let forced = if args.force_all {
         (0..session.plan.stages.len()).collect()

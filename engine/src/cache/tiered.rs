@@ -1,0 +1,157 @@
+//! The local cache in front of a shared remote one, behind the [`Store`] trait: the local folder
+//! stays the working tier (stages read their inputs there). A key the local cache misses is looked
+//! up remotely; its output is downloaded into a private folder, unpacked, and hashed, and enters
+//! the local cache only when its digest is the record's (a corrupt or truncated remote object is
+//! refused with a warning, and the stage runs instead). A result committed locally is then
+//! uploaded: output first, record last. A remote that cannot be reached costs a warning, never a
+//! run.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::cache::hashing::ContentHasher;
+use crate::cache::ids::{Digest, StageKey};
+use crate::cache::remote::Remote;
+use crate::cache::stat_cache::StatCache;
+use crate::cache::store::{self, LocalStore, RunRecord, Store};
+
+/// The local folder, and the remote behind it.
+pub struct TieredStore {
+    local: LocalStore,
+    remote: Remote,
+    /// A failure to reach the remote was reported (once per run is enough).
+    warned: AtomicBool,
+}
+
+impl TieredStore {
+    pub fn new(local: LocalStore, remote: Remote) -> Self {
+        Self {
+            local,
+            remote,
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    fn warn_unreachable(&self, error: &str) {
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "the remote cache {} did not answer: {error}",
+                self.remote.url
+            );
+        }
+    }
+
+    /// A private folder under the local staging area, unique to this process and call.
+    fn scratch(&self, name: &str) -> PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        self.local
+            .base()
+            .join("staging")
+            .join(format!(".remote-{name}-{}-{nanos}", std::process::id()))
+    }
+
+    /// Brings `record`'s output into the local cache; `false` when it is missing or damaged.
+    fn pull_output(&self, record: &RunRecord) -> bool {
+        if self.local.output_path(&record.output).is_dir() {
+            return true;
+        }
+        let folder = self.scratch(record.output.as_str());
+        let fetched = self.remote.fetch_output(&record.output, &folder);
+        let kept = match fetched {
+            Ok(true) => self.verify_and_keep(record, &folder),
+            Ok(false) => false,
+            Err(error) => {
+                tracing::warn!(
+                    "the remote output of `{}` could not be used ({error}); the stage runs instead",
+                    record.stage
+                );
+                false
+            }
+        };
+        let _ = store::remove_tree(&folder);
+        kept
+    }
+
+    fn verify_and_keep(&self, record: &RunRecord, folder: &Path) -> bool {
+        let stat_cache = StatCache::load(folder.with_extension("stat"), Vec::new());
+        let digest = ContentHasher::new(&stat_cache)
+            .snapshot(folder)
+            .map(|snapshot| Digest::from(snapshot.digest));
+        match digest {
+            Ok(digest) if digest == record.output => {}
+            Ok(digest) => {
+                tracing::warn!(
+                    "the remote output of `{}` is damaged: its digest is {digest}, its record says {}; it was not used and the stage runs instead",
+                    record.stage,
+                    record.output
+                );
+                return false;
+            }
+            Err(error) => {
+                tracing::warn!("hashing the remote output of `{}`: {error}", record.stage);
+                return false;
+            }
+        }
+        let kept = store::make_read_only(folder)
+            .and_then(|()| self.local.put_output(folder, &record.output));
+        if let Err(error) = kept {
+            tracing::warn!("keeping the remote output of `{}`: {error}", record.stage);
+            return false;
+        }
+        true
+    }
+
+    /// Uploads a locally committed result: its output, then its record.
+    fn push(&self, record: &RunRecord) {
+        let scratch = self.scratch(record.key.as_str()).with_extension("tar");
+        let output = self.local.output_path(&record.output);
+        let pushed = self
+            .remote
+            .push_output(&record.output, &output, &scratch)
+            .and_then(|()| self.remote.push_record(record));
+        if let Err(error) = pushed {
+            self.warn_unreachable(&error);
+        }
+    }
+}
+
+impl Store for TieredStore {
+    fn lookup(&self, key: &StageKey) -> Option<RunRecord> {
+        if let Some(record) = self.local.lookup(key) {
+            return Some(record);
+        }
+        let record = match self.remote.record(key) {
+            Ok(record) => record?,
+            Err(error) => {
+                self.warn_unreachable(&error);
+                return None;
+            }
+        };
+        if record.key != *key || !self.pull_output(&record) {
+            return None;
+        }
+        self.local.put_record(&record).ok()?;
+        Some(record)
+    }
+
+    fn put_output(&self, folder: &Path, digest: &Digest) -> io::Result<PathBuf> {
+        self.local.put_output(folder, digest)
+    }
+
+    fn put_record(&self, record: &RunRecord) -> io::Result<()> {
+        self.local.put_record(record)?;
+        self.push(record);
+        Ok(())
+    }
+
+    fn output_path(&self, digest: &Digest) -> PathBuf {
+        self.local.output_path(digest)
+    }
+
+    fn discard_output(&self, digest: &Digest) -> io::Result<()> {
+        self.local.discard_output(digest)
+    }
+}

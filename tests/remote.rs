@@ -1,0 +1,228 @@
+//! The shared remote cache (`[pipeline] remote = "s3://..."`) on a real S3 store
+//! (`scripts/s3-up.sh`, SeaweedFS on 127.0.0.1, started by `.ci/run`, which exports its `AWS_*`
+//! variables). Without one these tests say so and pass, unless `PIPELINE_REQUIRE_S3=1` (set by
+//! `.ci/run`). Each test works under a prefix of its own in the bucket.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+
+use common::{Project, parse_run, sh_stage};
+
+/// Whether an S3 endpoint is configured; panics if one is required and none is.
+fn s3() -> bool {
+    let configured = std::env::var_os("AWS_ENDPOINT").is_some()
+        && std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
+    if !configured && std::env::var("PIPELINE_REQUIRE_S3").as_deref() == Ok("1") {
+        panic!("PIPELINE_REQUIRE_S3=1 but no S3 endpoint is configured (scripts/s3-up.sh)");
+    }
+    if !configured {
+        eprintln!("skipped: no S3 endpoint (AWS_ENDPOINT unset)");
+    }
+    configured
+}
+
+fn bucket() -> String {
+    std::env::var("AWS_BUCKET").unwrap_or_else(|_| "pipeline-cache".to_string())
+}
+
+/// A prefix no other test or run uses.
+fn prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("tests/{test}-{}-{nanos}", std::process::id())
+}
+
+/// prepare -> {left, right} -> join, sharing the remote under `prefix`.
+fn project(prefix: &str) -> Project {
+    let mut manifest = format!("[pipeline]\nremote = \"s3://{}/{prefix}\"\n\n", bucket());
+    manifest += &sh_stage(
+        "prepare",
+        "raw = \"data/raw.txt\"",
+        "sort \"$PIPELINE_INPUT_RAW\" > \"$PIPELINE_OUT/out.txt\"; mkdir \"$PIPELINE_OUT/empty\"",
+    );
+    manifest += &sh_stage(
+        "left",
+        "data = \"@prepare/out.txt\"",
+        "head -n 1 \"$PIPELINE_INPUT_DATA\" > \"$PIPELINE_OUT/out.txt\"",
+    );
+    manifest += &sh_stage(
+        "right",
+        "data = \"@prepare/out.txt\"",
+        "tail -n 1 \"$PIPELINE_INPUT_DATA\" > \"$PIPELINE_OUT/out.txt\"",
+    );
+    manifest += &sh_stage(
+        "join",
+        "l = \"@left/out.txt\", r = \"@right/out.txt\"",
+        "cat \"$PIPELINE_INPUT_L\" \"$PIPELINE_INPUT_R\" > \"$PIPELINE_OUT/out.txt\"",
+    );
+    let manifest = manifest.replace(
+        "outputs = [\"out.txt\"]\n\n[stage.left]",
+        "outputs = [\"out.txt\", \"empty/\"]\n\n[stage.left]",
+    );
+    let project = Project::new(&manifest);
+    project.write("data/raw.txt", "b\nc\na\n");
+    project
+}
+
+/// Output digest of each stage, from the run records in a project's cache.
+fn outputs(project: &Project) -> BTreeMap<String, String> {
+    common::files_below(&project.path("cache/v1/runs"))
+        .iter()
+        .map(|file| {
+            let record: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+            (
+                record["stage"].as_str().unwrap().to_string(),
+                record["output"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `curl` signed for the S3 store: GET into `file`, or PUT `file`.
+fn s3_object(method: &str, key: &str, file: &std::path::Path) {
+    let url = format!(
+        "{}/{}/{key}",
+        std::env::var("AWS_ENDPOINT").unwrap(),
+        bucket()
+    );
+    let user = format!(
+        "{}:{}",
+        std::env::var("AWS_ACCESS_KEY_ID").unwrap(),
+        std::env::var("AWS_SECRET_ACCESS_KEY").unwrap()
+    );
+    let mut command = Command::new("curl");
+    command.args([
+        "-sS",
+        "--fail",
+        "--aws-sigv4",
+        "aws:amz:us-east-1:s3",
+        "--user",
+        &user,
+    ]);
+    match method {
+        "GET" => command.arg("-o").arg(file).arg(&url),
+        _ => command.arg("-T").arg(file).arg(&url),
+    };
+    let status = command.status().expect("curl runs");
+    assert!(status.success(), "{method} {url}");
+}
+
+fn object_key(prefix: &str, digest: &str) -> String {
+    format!("{prefix}/v1/objects/{}/{digest}.tar", &digest[..2])
+}
+
+#[test]
+fn an_empty_cache_pulls_every_result_another_machine_computed() {
+    if !s3() {
+        return;
+    }
+    let prefix = prefix("pull");
+    let first = project(&prefix);
+    let run = first.run(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.ran().len(), 4);
+
+    let second = project(&prefix);
+    let pulled = second.run(&[]);
+    assert_eq!(pulled.code, 0, "{}", pulled.stderr);
+    assert_eq!(
+        pulled.hits(),
+        ["join", "left", "prepare", "right"],
+        "{}",
+        pulled.stderr
+    );
+    assert_eq!(outputs(&second), outputs(&first));
+    // What was pulled hashes, here, to the digest it is filed under.
+    for (stage, digest) in outputs(&second) {
+        let folder = format!("cache/v1/objects/{}/{digest}", &digest[..2]);
+        let (code, stdout, stderr) = second.cli(&["hash", &folder]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.starts_with(&digest), "{stage}: {stdout}");
+    }
+    let offline = project(&prefix);
+    let alone = offline.run(&["--no-remote"]);
+    assert_eq!(
+        alone.ran().len(),
+        4,
+        "--no-remote ran everything: {}",
+        alone.stderr
+    );
+}
+
+/// A remote output whose bytes are not those its record names (here another stage's archive in
+/// its place) is refused, and the stage runs instead; what depends on it is still pulled.
+#[test]
+fn a_damaged_remote_output_is_refused_and_its_stage_runs() {
+    if !s3() {
+        return;
+    }
+    let prefix = prefix("damaged");
+    let first = project(&prefix);
+    assert_eq!(first.run(&[]).code, 0);
+    let digests = outputs(&first);
+    let scratch = tempfile::tempdir().unwrap();
+    let other = scratch.path().join("join.tar");
+    s3_object("GET", &object_key(&prefix, &digests["join"]), &other);
+    s3_object("PUT", &object_key(&prefix, &digests["prepare"]), &other);
+
+    let second = project(&prefix);
+    let run = second.run(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.ran(), ["prepare"], "{}", run.stderr);
+    assert_eq!(run.hits(), ["join", "left", "right"], "{}", run.stderr);
+    assert!(run.stderr.contains("is damaged"), "{}", run.stderr);
+    assert_eq!(outputs(&second), digests);
+}
+
+/// Two machines finishing the same keys at once: both runs succeed, one record per key stays,
+/// and a third cache pulls every result.
+#[test]
+fn two_runs_pushing_the_same_keys_at_once_leave_one_valid_record_each() {
+    if !s3() {
+        return;
+    }
+    let prefix = prefix("race");
+    let (a, b) = (project(&prefix), project(&prefix));
+    let spawn = |p: &Project| {
+        p.command(&["run", "pipeline.toml", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (run_a, run_b) = (spawn(&a), spawn(&b));
+    for run in [run_a, run_b] {
+        let result = parse_run(&run.wait_with_output().unwrap());
+        assert_eq!(result.code, 0, "{}", result.stderr);
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    for (stage, digest) in outputs(&a) {
+        let key = common::files_below(&a.path("cache/v1/runs"))
+            .into_iter()
+            .find(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap()
+                    .contains(&format!("\"stage\": \"{stage}\""))
+            })
+            .unwrap();
+        let key = key.file_stem().unwrap().to_string_lossy().into_owned();
+        let file = scratch.path().join(&key);
+        s3_object(
+            "GET",
+            &format!("{prefix}/v1/runs/{}/{key}.json", &key[..2]),
+            &file,
+        );
+        let record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(record["output"], digest.as_str(), "{stage}");
+        assert_eq!(record["key"], key.as_str());
+    }
+    let third = project(&prefix);
+    let pulled = third.run(&[]);
+    assert_eq!(pulled.hits().len(), 4, "{}", pulled.stderr);
+}
