@@ -226,3 +226,39 @@ fn two_runs_pushing_the_same_keys_at_once_leave_one_valid_record_each() {
     let pulled = third.run(&[]);
     assert_eq!(pulled.hits().len(), 4, "{}", pulled.stderr);
 }
+
+/// `cache push` uploads what a run kept local (`--no-remote`); `cache pull STAGE` downloads that
+/// stage and what it depends on, running nothing; the rest stays remote until asked for.
+#[test]
+fn cache_push_and_pull_move_results_without_running_anything() {
+    if !s3() {
+        return;
+    }
+    let prefix = prefix("push-pull");
+    let first = project(&prefix);
+    assert_eq!(first.run(&["--no-remote"]).ran().len(), 4);
+    let (code, _, stderr) = first.cli(&["cache", "push", "pipeline.toml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("4 pushed, 0 already on the remote"),
+        "{stderr}"
+    );
+    let (_, _, again) = first.cli(&["cache", "push", "pipeline.toml"]);
+    assert!(
+        again.contains("0 pushed, 4 already on the remote"),
+        "{again}"
+    );
+
+    let second = project(&prefix);
+    let (code, _, stderr) = second.cli(&["cache", "pull", "pipeline.toml", "left"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("2 stages have their results here"),
+        "{stderr}"
+    );
+    let pulled = outputs(&second);
+    assert_eq!(pulled.keys().collect::<Vec<_>>(), ["left", "prepare"]);
+    let local = second.run(&["--no-remote"]);
+    assert_eq!(local.hits(), ["left", "prepare"], "{}", local.stderr);
+    assert_eq!(local.ran(), ["join", "right"], "{}", local.stderr);
+}

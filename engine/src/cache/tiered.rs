@@ -104,17 +104,16 @@ impl TieredStore {
         true
     }
 
-    /// Uploads a locally committed result: its output, then its record.
-    fn push(&self, record: &RunRecord) {
+    /// Uploads a locally committed result unless the remote has its record: its output, then
+    /// its record. `Ok(false)`: the remote had it.
+    pub fn push(&self, record: &RunRecord) -> Result<bool, String> {
+        if self.remote.record(&record.key)?.is_some() {
+            return Ok(false);
+        }
         let scratch = self.scratch(record.key.as_str()).with_extension("tar");
         let output = self.local.output_path(&record.output);
-        let pushed = self
-            .remote
-            .push_output(&record.output, &output, &scratch)
-            .and_then(|()| self.remote.push_record(record));
-        if let Err(error) = pushed {
-            self.warn_unreachable(&error);
-        }
+        self.remote.push_output(&record.output, &output, &scratch)?;
+        self.remote.push_record(record)
     }
 }
 
@@ -143,7 +142,9 @@ impl Store for TieredStore {
 
     fn put_record(&self, record: &RunRecord) -> io::Result<()> {
         self.local.put_record(record)?;
-        self.push(record);
+        if let Err(error) = self.push(record) {
+            self.warn_unreachable(&error);
+        }
         Ok(())
     }
 

@@ -166,6 +166,18 @@ pub enum CacheCommand {
         #[arg(short = 'n', long)]
         dry_run: bool,
     },
+    /// Upload the local results of a pipeline's stages (all, or these and what they depend on)
+    /// that `[pipeline] remote` lacks.
+    Push {
+        manifest: PathBuf,
+        stages: Vec<String>,
+    },
+    /// Download (and verify) the results of a pipeline's stages from `[pipeline] remote` into
+    /// the local cache, without running anything.
+    Pull {
+        manifest: PathBuf,
+        stages: Vec<String>,
+    },
     /// Re-hash every stored output and report damage.
     Verify {
         manifest: Option<PathBuf>,

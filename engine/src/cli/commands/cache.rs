@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use pipeline_api::CancelToken;
 
-use super::{CliError, Session, cache_dir_for, exit};
+use super::{CliError, Session, cache_dir_for, exit, transfer};
 use crate::cache::hashing::ContentHasher;
 use crate::cache::ids::Digest;
 use crate::cache::stat_cache::StatCache;
@@ -23,6 +23,12 @@ pub fn cache(
     match command {
         CacheCommand::Du { manifest, json } => du(manifest.as_deref(), cache_flag, registry, json),
         CacheCommand::Gc { manifests, dry_run } => gc(&manifests, cache_flag, registry, dry_run),
+        CacheCommand::Push { manifest, stages } => {
+            transfer::push(&manifest, &stages, cache_flag, registry)
+        }
+        CacheCommand::Pull { manifest, stages } => {
+            transfer::pull(&manifest, &stages, cache_flag, registry)
+        }
         CacheCommand::Verify { manifest, repair } => {
             verify(manifest.as_deref(), cache_flag, registry, repair)
         }

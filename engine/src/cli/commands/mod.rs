@@ -4,6 +4,7 @@ mod cache;
 mod inspect;
 mod params_doc;
 mod run;
+mod transfer;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
