@@ -262,3 +262,35 @@ fn cache_push_and_pull_move_results_without_running_anything() {
     assert_eq!(local.hits(), ["left", "prepare"], "{}", local.stderr);
     assert_eq!(local.ran(), ["join", "right"], "{}", local.stderr);
 }
+
+/// An output over the single-request limit (16 MiB) goes up in parts and comes back whole.
+#[test]
+fn a_large_output_travels_in_parts() {
+    if !s3() {
+        return;
+    }
+    let prefix = prefix("multipart");
+    let manifest = format!(
+        "[pipeline]\nremote = \"s3://{}/{prefix}\"\n\n{}",
+        bucket(),
+        sh_stage(
+            "big",
+            "",
+            "head -c 40M /dev/urandom > \"$PIPELINE_OUT/out.txt\""
+        )
+        .replace("inputs = {  }\n", "")
+    );
+    let first = Project::new(&manifest);
+    assert_eq!(first.run(&[]).ran(), ["big"]);
+    let second = Project::new(&manifest);
+    let pulled = second.run(&[]);
+    assert_eq!(pulled.hits(), ["big"], "{}", pulled.stderr);
+    let digest = &outputs(&second)["big"];
+    let folder = format!("cache/v1/objects/{}/{digest}", &digest[..2]);
+    let (_, stdout, _) = second.cli(&["hash", &folder]);
+    assert!(stdout.starts_with(digest.as_str()), "{stdout}");
+    let bytes = std::fs::metadata(second.path(&format!("{folder}/out.txt")))
+        .unwrap()
+        .len();
+    assert_eq!(bytes, 40 << 20);
+}
