@@ -26,3 +26,11 @@ dev_example() {
 machine() {
   echo "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM"
 }
+
+# pipeline_bin: sets BIN to the absolute path of the pipeline binary the benches run:
+# $PIPELINE_BIN, else target/debug/pipeline (exits 2 with a hint when there is none).
+pipeline_bin() {
+  BIN="${PIPELINE_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/debug/pipeline}"
+  [ -x "$BIN" ] || { echo "no binary at $BIN: run \`cargo build -p pipeline\` or set PIPELINE_BIN" >&2; exit 2; }
+  BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
+}

@@ -38,30 +38,10 @@ fn prefix(test: &str) -> String {
 
 /// prepare -> {left, right} -> join, sharing the remote under `prefix`.
 fn project(prefix: &str) -> Project {
-    let mut manifest = format!("[pipeline]\nremote = \"s3://{}/{prefix}\"\n\n", bucket());
-    manifest += &sh_stage(
-        "prepare",
-        "raw = \"data/raw.txt\"",
-        "sort \"$PIPELINE_INPUT_RAW\" > \"$PIPELINE_OUT/out.txt\"; mkdir \"$PIPELINE_OUT/empty\"",
-    );
-    manifest += &sh_stage(
-        "left",
-        "data = \"@prepare/out.txt\"",
-        "head -n 1 \"$PIPELINE_INPUT_DATA\" > \"$PIPELINE_OUT/out.txt\"",
-    );
-    manifest += &sh_stage(
-        "right",
-        "data = \"@prepare/out.txt\"",
-        "tail -n 1 \"$PIPELINE_INPUT_DATA\" > \"$PIPELINE_OUT/out.txt\"",
-    );
-    manifest += &sh_stage(
-        "join",
-        "l = \"@left/out.txt\", r = \"@right/out.txt\"",
-        "cat \"$PIPELINE_INPUT_L\" \"$PIPELINE_INPUT_R\" > \"$PIPELINE_OUT/out.txt\"",
-    );
-    let manifest = manifest.replace(
-        "outputs = [\"out.txt\"]\n\n[stage.left]",
-        "outputs = [\"out.txt\", \"empty/\"]\n\n[stage.left]",
+    let manifest = format!(
+        "[pipeline]\nremote = \"s3://{}/{prefix}\"\n\n{}",
+        bucket(),
+        common::diamond()
     );
     let project = Project::new(&manifest);
     project.write("data/raw.txt", "b\nc\na\n");

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Project, parse_run, sh_stage};
+use common::{Project, diamond, parse_run, sh_stage};
 
 /// Whether a cluster answers; panics if one is required and none does.
 fn cluster() -> bool {
@@ -24,31 +24,6 @@ fn cluster() -> bool {
         eprintln!("skipped: no Slurm cluster (SLURM_CONF unset or sinfo fails)");
     }
     answers
-}
-
-/// prepare -> {left, right} -> join: two stages that can run at once.
-fn diamond() -> String {
-    let mut manifest = sh_stage(
-        "prepare",
-        "raw = \"data/raw.txt\"",
-        "sort \"$PIPELINE_INPUT_RAW\" > \"$PIPELINE_OUT/out.txt\"",
-    );
-    manifest += &sh_stage(
-        "left",
-        "data = \"@prepare/out.txt\"",
-        "head -n 1 \"$PIPELINE_INPUT_DATA\" > \"$PIPELINE_OUT/out.txt\"",
-    );
-    manifest += &sh_stage(
-        "right",
-        "data = \"@prepare/out.txt\"",
-        "tail -n 1 \"$PIPELINE_INPUT_DATA\" > \"$PIPELINE_OUT/out.txt\"",
-    );
-    manifest += &sh_stage(
-        "join",
-        "l = \"@left/out.txt\", r = \"@right/out.txt\"",
-        "cat \"$PIPELINE_INPUT_L\" \"$PIPELINE_INPUT_R\" > \"$PIPELINE_OUT/out.txt\"",
-    );
-    manifest
 }
 
 /// The Slurm job ids a run's progress lines name.

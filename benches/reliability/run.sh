@@ -28,9 +28,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-BIN="${PIPELINE_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/debug/pipeline}"
-[ -x "$BIN" ] || { echo "no binary at $BIN: run \`cargo build -p pipeline\` or set PIPELINE_BIN" >&2; exit 2; }
-BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
+pipeline_bin
 export CI=1 PIPELINE_NO_PROGRESS=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

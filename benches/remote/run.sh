@@ -14,9 +14,7 @@ set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 what=${1:-all}
 size_mb=${SIZE_MB:-2048}
-BIN="${PIPELINE_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/debug/pipeline}"
-[ -x "$BIN" ] || { echo "no binary at $BIN: run \`cargo build -p pipeline\` or set PIPELINE_BIN" >&2; exit 2; }
-BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
+pipeline_bin
 work=$(mktemp -d)
 started=""
 cleanup() {

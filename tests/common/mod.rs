@@ -140,3 +140,33 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+/// prepare -> {left, right} -> join on `data/raw.txt` (prepare sorts it; left and right can run at
+/// once; prepare also writes an empty folder `empty/`, declared).
+pub fn diamond() -> String {
+    let mut manifest = sh_stage(
+        "prepare",
+        "raw = \"data/raw.txt\"",
+        "sort \"$PIPELINE_INPUT_RAW\" > \"$PIPELINE_OUT/out.txt\"; mkdir \"$PIPELINE_OUT/empty\"",
+    )
+    .replace(
+        "outputs = [\"out.txt\"]",
+        "outputs = [\"out.txt\", \"empty/\"]",
+    );
+    manifest += &sh_stage(
+        "left",
+        "data = \"@prepare/out.txt\"",
+        "head -n 1 \"$PIPELINE_INPUT_DATA\" > \"$PIPELINE_OUT/out.txt\"",
+    );
+    manifest += &sh_stage(
+        "right",
+        "data = \"@prepare/out.txt\"",
+        "tail -n 1 \"$PIPELINE_INPUT_DATA\" > \"$PIPELINE_OUT/out.txt\"",
+    );
+    manifest += &sh_stage(
+        "join",
+        "l = \"@left/out.txt\", r = \"@right/out.txt\"",
+        "cat \"$PIPELINE_INPUT_L\" \"$PIPELINE_INPUT_R\" > \"$PIPELINE_OUT/out.txt\"",
+    );
+    manifest
+}
