@@ -151,12 +151,8 @@ fn slurm_executor(
         std::path::absolute(&args.manifest).map_err(CliError::io("finding the manifest"))?;
     let base = session.store.base();
     let cache_dir = base.parent().unwrap_or(base).to_path_buf();
-    let executor = SlurmExecutor {
-        program,
-        manifest,
-        cache_dir,
-        poll: std::time::Duration::from_millis(500),
-    };
+    let poll = std::time::Duration::from_millis(500);
+    let executor = SlurmExecutor::new(program, manifest, cache_dir, poll);
     Ok((Box::new(executor), Pool::cluster(), 256))
 }
 

@@ -2,6 +2,7 @@
 //! submits, `squeue --states=all` follows a job (without `sacct`, which needs accounting that
 //! clusters often disable), `scancel` ends one.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -65,16 +66,26 @@ pub fn submit(args: &[String], script: &Path) -> Result<String, String> {
 
 /// The state of job `id`.
 pub fn state(id: &str) -> Result<JobState, String> {
+    let mut states = states(&[id.to_string()])?;
+    Ok(states.remove(id).unwrap_or(JobState::Gone))
+}
+
+/// The states of the jobs `ids`, in one `squeue` call; a job it no longer lists is absent.
+pub fn states(ids: &[String]) -> Result<HashMap<String, JobState>, String> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let output = Command::new("squeue")
-        .args(["--states=all", "--noheader", "--format=%T|%r", "--jobs", id])
+        .args(["--states=all", "--noheader", "--format=%i|%T|%r", "--jobs"])
+        .arg(ids.join(","))
         .output()
         .map_err(|e| format!("cannot start `squeue` ({e})"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        // Slurm forgets ended jobs after MinJobAge and then calls the id invalid.
+        // Slurm forgets ended jobs after MinJobAge; asked only about such jobs, it calls the
+        // ids invalid (asked about several, it lists those it knows).
         if stderr.contains("Invalid job id") {
-            return Ok(JobState::Gone);
+            return Ok(HashMap::new());
         }
         return Err(format!(
             "`squeue` failed ({}): {}",
@@ -82,19 +93,24 @@ pub fn state(id: &str) -> Result<JobState, String> {
             stderr.trim()
         ));
     }
-    Ok(parse_state(&stdout))
+    Ok(parse_states(&String::from_utf8_lossy(&output.stdout)))
 }
 
-/// One `%T|%r` line of `squeue`.
-fn parse_state(line: &str) -> JobState {
-    let line = line.lines().next().unwrap_or_default().trim();
-    let (state, reason) = line.split_once('|').unwrap_or((line, ""));
-    match state {
-        "" => JobState::Gone,
-        "PENDING" => JobState::Pending(reason.to_string()),
-        s if ACTIVE.contains(&s) => JobState::Running,
-        s => JobState::Ended(s.to_string()),
-    }
+/// `squeue`'s `%i|%T|%r` lines.
+fn parse_states(text: &str) -> HashMap<String, JobState> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.trim().splitn(3, '|');
+            let (id, state) = (fields.next()?, fields.next()?);
+            let reason = fields.next().unwrap_or_default();
+            let state = match state {
+                "PENDING" => JobState::Pending(reason.to_string()),
+                s if ACTIVE.contains(&s) => JobState::Running,
+                s => JobState::Ended(s.to_string()),
+            };
+            Some((id.to_string(), state))
+        })
+        .collect()
 }
 
 /// `scancel ID`; a job that already ended is no error.
@@ -115,20 +131,16 @@ mod tests {
 
     #[test]
     fn squeue_lines_read_as_states() {
-        assert_eq!(
-            parse_state("PENDING|Resources\n"),
-            JobState::Pending("Resources".into())
+        let states = parse_states(
+            "7|PENDING|Resources\n8|RUNNING|None\n9|COMPLETING|None\n\
+             10|OUT_OF_MEMORY|OutOfMemory\n11|CANCELLED|None\n",
         );
-        assert_eq!(parse_state("RUNNING|None"), JobState::Running);
-        assert_eq!(parse_state("COMPLETING|None"), JobState::Running);
-        assert_eq!(
-            parse_state("OUT_OF_MEMORY|OutOfMemory"),
-            JobState::Ended("OUT_OF_MEMORY".into())
-        );
-        assert_eq!(
-            parse_state("CANCELLED|None"),
-            JobState::Ended("CANCELLED".into())
-        );
-        assert_eq!(parse_state(""), JobState::Gone);
+        assert_eq!(states["7"], JobState::Pending("Resources".into()));
+        assert_eq!(states["8"], JobState::Running);
+        assert_eq!(states["9"], JobState::Running);
+        assert_eq!(states["10"], JobState::Ended("OUT_OF_MEMORY".into()));
+        assert_eq!(states["11"], JobState::Ended("CANCELLED".into()));
+        assert_eq!(states.len(), 5);
+        assert!(parse_states("").is_empty());
     }
 }

@@ -15,6 +15,7 @@
 //! its stage); `slurm = { partition, time, mem, extra }` of the stage adds the rest.
 
 mod cluster;
+mod watcher;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +29,7 @@ use crate::run::executor::Executor;
 use crate::run::job::{Grant, JobError, KeyedJob, RunContext};
 use crate::run::progress::{Reporter, StageProgress};
 use cluster::JobState;
+use watcher::Watcher;
 
 /// The job's exit status, written by its script.
 const STATUS_FILE: &str = "status";
@@ -39,13 +41,13 @@ const NOT_SHARED: i32 = 97;
 /// Submits each stage to Slurm and follows it to its end.
 pub struct SlurmExecutor {
     /// This binary, which each job runs.
-    pub program: PathBuf,
+    program: PathBuf,
     /// The manifest, absolute.
-    pub manifest: PathBuf,
+    manifest: PathBuf,
     /// The cache folder (the one `--cache-dir` names), absolute.
-    pub cache_dir: PathBuf,
-    /// How often `squeue` is asked about a job.
-    pub poll: Duration,
+    cache_dir: PathBuf,
+    /// The jobs in flight, asked about together.
+    watcher: Watcher,
 }
 
 impl Executor for SlurmExecutor {
@@ -65,7 +67,10 @@ impl Executor for SlurmExecutor {
         std::fs::write(folder.join("job_id"), format!("{id}\n"))
             .map_err(JobError::io("recording the job id"))?;
         reporter.line(&format!("queued  {} as Slurm job {id}", stage.name));
-        let ended = self.follow(context, &id, progress)?;
+        self.watcher.follow(&id);
+        let ended = self.follow(context, &id, progress);
+        self.watcher.forget(&id);
+        let ended = ended?;
         let status = std::fs::read_to_string(folder.join(STATUS_FILE))
             .ok()
             .and_then(|s| s.trim().parse::<i32>().ok());
@@ -100,6 +105,16 @@ impl Executor for SlurmExecutor {
 }
 
 impl SlurmExecutor {
+    /// Jobs run `program` on `manifest` with `cache_dir`; `squeue` is asked every `poll`.
+    pub fn new(program: PathBuf, manifest: PathBuf, cache_dir: PathBuf, poll: Duration) -> Self {
+        Self {
+            program,
+            manifest,
+            cache_dir,
+            watcher: Watcher::new(poll),
+        }
+    }
+
     /// Writes the job's folder: a fresh probe, no old status, and the script. Returns the script.
     fn prepare(&self, stage: &PlannedStage, folder: &Path) -> Result<PathBuf, JobError> {
         std::fs::create_dir_all(folder).map_err(JobError::io("creating the job folder"))?;
@@ -191,7 +206,7 @@ impl SlurmExecutor {
                 cluster::cancel(id);
                 return Err(JobError::Stage(StageError::Cancelled));
             }
-            let state = cluster::state(id).map_err(JobError::Invalid)?;
+            let state = self.watcher.state(id).map_err(JobError::Invalid)?;
             let text = match &state {
                 JobState::Pending(reason) => format!("Slurm job {id} pending ({reason})"),
                 JobState::Running => format!("Slurm job {id} running"),
@@ -202,7 +217,7 @@ impl SlurmExecutor {
                 progress.message(&text);
                 shown = Some(text);
             }
-            std::thread::sleep(self.poll);
+            std::thread::sleep(self.watcher.poll());
         }
     }
 }
