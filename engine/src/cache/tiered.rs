@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cache::hashing::ContentHasher;
 use crate::cache::ids::{Digest, StageKey};
+use crate::cache::lock::{self, KeyLock};
 use crate::cache::remote::Remote;
 use crate::cache::stat_cache::StatCache;
 use crate::cache::store::{self, LocalStore, RunRecord, Store};
@@ -42,15 +43,17 @@ impl TieredStore {
         }
     }
 
-    /// A private folder under the local staging area, unique to this process and call.
-    fn scratch(&self, name: &str) -> PathBuf {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        self.local
-            .base()
-            .join("staging")
-            .join(format!(".remote-{name}-{}-{nanos}", std::process::id()))
+    /// An empty folder under the local staging area for the transfer of `name` (a digest or a
+    /// key), with the lock of its name held: a second transfer of the same thing waits for the
+    /// first, and a run cleaning up staging folders leaves it alone while it lasts (and removes
+    /// it once a killed process has let go of the lock).
+    fn scratch(&self, name: &str) -> io::Result<(PathBuf, KeyLock)> {
+        let folder_name = format!(".remote-{name}");
+        let held = lock::acquire(&self.local.lock_path(&folder_name), |_| {})?;
+        let folder = self.local.base().join("staging").join(folder_name);
+        store::remove_tree(&folder)?;
+        std::fs::create_dir_all(&folder)?;
+        Ok((folder, held))
     }
 
     /// Brings `record`'s output into the local cache; `false` when it is missing or damaged.
@@ -58,7 +61,14 @@ impl TieredStore {
         if self.local.output_path(&record.output).is_dir() {
             return true;
         }
-        let folder = self.scratch(record.output.as_str());
+        let Ok((scratch, _held)) = self.scratch(record.output.as_str()) else {
+            return false;
+        };
+        // Another process may have brought it while this one waited for the lock.
+        if self.local.output_path(&record.output).is_dir() {
+            return true;
+        }
+        let folder = scratch.join("out");
         let fetched = self.remote.fetch_output(&record.output, &folder);
         let kept = match fetched {
             Ok(true) => self.verify_and_keep(record, &folder),
@@ -71,7 +81,7 @@ impl TieredStore {
                 false
             }
         };
-        let _ = store::remove_tree(&folder);
+        let _ = store::remove_tree(&scratch);
         kept
     }
 
@@ -110,9 +120,15 @@ impl TieredStore {
         if self.remote.record(&record.key)?.is_some() {
             return Ok(false);
         }
-        let scratch = self.scratch(record.key.as_str()).with_extension("tar");
+        let (scratch, _held) = self
+            .scratch(record.key.as_str())
+            .map_err(|e| format!("making a transfer folder: {e}"))?;
         let output = self.local.output_path(&record.output);
-        self.remote.push_output(&record.output, &output, &scratch)?;
+        let pushed = self
+            .remote
+            .push_output(&record.output, &output, &scratch.join("output.tar"));
+        let _ = store::remove_tree(&scratch);
+        pushed?;
         self.remote.push_record(record)
     }
 }
