@@ -274,3 +274,28 @@ fn a_large_output_travels_in_parts() {
         .len();
     assert_eq!(bytes, 40 << 20);
 }
+
+/// A remote that does not answer costs one warning: the run goes on with the local cache alone
+/// (no S3 store needed: the endpoint is a closed port).
+#[test]
+fn an_unreachable_remote_costs_one_warning_and_the_run_goes_on() {
+    let project = project(&prefix("unreachable"));
+    let output = project
+        .command(&["run", "pipeline.toml", "--json"])
+        .env("AWS_ENDPOINT", "http://127.0.0.1:1")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "nobody")
+        .env("AWS_SECRET_ACCESS_KEY", "nothing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let run = parse_run(&output);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.ran().len(), 4, "{}", run.stderr);
+    let warnings = run
+        .stderr
+        .matches("the rest of this run uses the local cache alone")
+        .count();
+    assert_eq!(warnings, 1, "{}", run.stderr);
+}

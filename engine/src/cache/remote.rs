@@ -15,11 +15,15 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
+use std::time::Duration;
 
 use futures::StreamExt;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
+use object_store::{
+    ClientConfigKey, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
+    WriteMultipart,
+};
 
 use crate::cache::ids::{Digest, StageKey};
 use crate::cache::store::RunRecord;
@@ -46,8 +50,19 @@ impl Remote {
         if bucket.is_empty() {
             return Err(format!("remote `{url}` names no bucket"));
         }
+        // A cache is worth little if waiting for it costs more than computing: a few quick
+        // retries, then the run goes on without it.
+        let retry = RetryConfig {
+            max_retries: 2,
+            retry_timeout: Duration::from_secs(20),
+            ..Default::default()
+        };
         let store = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
+            .with_retry(retry)
+            // Through the config key: client options given whole would drop the environment's
+            // (AWS_ALLOW_HTTP among them).
+            .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), "5s")
             .build()
             .map_err(|e| format!("remote `{url}`: {e} (set AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"))?;
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -21,8 +21,8 @@ use crate::cache::store::{self, LocalStore, RunRecord, Store};
 pub struct TieredStore {
     local: LocalStore,
     remote: Remote,
-    /// A failure to reach the remote was reported (once per run is enough).
-    warned: AtomicBool,
+    /// The remote failed once: this process goes on with the local cache alone.
+    unreachable: AtomicBool,
 }
 
 impl TieredStore {
@@ -30,17 +30,22 @@ impl TieredStore {
         Self {
             local,
             remote,
-            warned: AtomicBool::new(false),
+            unreachable: AtomicBool::new(false),
         }
     }
 
-    fn warn_unreachable(&self, error: &str) {
-        if !self.warned.swap(true, Ordering::Relaxed) {
+    /// Gives up on the remote for the rest of this process, saying why once.
+    fn give_up(&self, error: &str) {
+        if !self.unreachable.swap(true, Ordering::Relaxed) {
             tracing::warn!(
-                "the remote cache {} did not answer: {error}",
+                "the remote cache {} failed ({error}); the rest of this run uses the local cache alone",
                 self.remote.url
             );
         }
+    }
+
+    fn reachable(&self) -> bool {
+        !self.unreachable.load(Ordering::Relaxed)
     }
 
     /// An empty folder under the local staging area for the transfer of `name` (a digest or a
@@ -138,10 +143,13 @@ impl Store for TieredStore {
         if let Some(record) = self.local.lookup(key) {
             return Some(record);
         }
+        if !self.reachable() {
+            return None;
+        }
         let record = match self.remote.record(key) {
             Ok(record) => record?,
             Err(error) => {
-                self.warn_unreachable(&error);
+                self.give_up(&error);
                 return None;
             }
         };
@@ -158,8 +166,10 @@ impl Store for TieredStore {
 
     fn put_record(&self, record: &RunRecord) -> io::Result<()> {
         self.local.put_record(record)?;
-        if let Err(error) = self.push(record) {
-            self.warn_unreachable(&error);
+        if self.reachable()
+            && let Err(error) = self.push(record)
+        {
+            self.give_up(&error);
         }
         Ok(())
     }
