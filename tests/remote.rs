@@ -106,10 +106,18 @@ fn an_empty_cache_pulls_every_result_another_machine_computed() {
     let run = first.run(&[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.ran().len(), 4);
+    assert_eq!(run.stderr.matches("pushed  ").count(), 4, "{}", run.stderr);
+    assert!(run.stderr.contains("pushed  prepare ("), "{}", run.stderr);
 
     let second = project(&prefix);
     let pulled = second.run(&[]);
     assert_eq!(pulled.code, 0, "{}", pulled.stderr);
+    assert_eq!(
+        pulled.stderr.matches("pulled  ").count(),
+        4,
+        "{}",
+        pulled.stderr
+    );
     assert_eq!(
         pulled.hits(),
         ["join", "left", "prepare", "right"],

@@ -116,27 +116,29 @@ impl Remote {
             .map_err(|e| format!("{path} is not a run record: {e}"))
     }
 
-    /// Downloads output `digest` and unpacks it into `folder` (which must not exist). `Ok(false)`:
-    /// the remote does not hold it.
-    pub fn fetch_output(&self, digest: &Digest, folder: &Path) -> Result<bool, String> {
+    /// Downloads output `digest` and unpacks it into `folder` (which must not exist): the bytes
+    /// downloaded, or `None` when the remote does not hold it.
+    pub fn fetch_output(&self, digest: &Digest, folder: &Path) -> Result<Option<u64>, String> {
         let path = self.output_path(digest);
         let archive = folder.with_extension("tar");
         let fetched = self.runtime.block_on(async {
             let found = match self.store.get(&path).await {
                 Ok(found) => found,
-                Err(object_store::Error::NotFound { .. }) => return Ok(false),
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
                 Err(error) => return Err(error.to_string()),
             };
             let mut file = std::fs::File::create(&archive).map_err(|e| e.to_string())?;
             let mut stream = found.into_stream();
+            let mut bytes = 0;
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| e.to_string())?;
                 file.write_all(&chunk).map_err(|e| e.to_string())?;
+                bytes += chunk.len() as u64;
             }
-            Ok(true)
+            Ok(Some(bytes))
         });
         let unpacked = fetched.and_then(|found| {
-            if found {
+            if found.is_some() {
                 unpack(&archive, folder)?;
             }
             Ok(found)
@@ -145,22 +147,25 @@ impl Remote {
         unpacked.map_err(|e| format!("downloading {path}: {e}"))
     }
 
-    /// Uploads the output folder `folder` as `digest`, unless the remote holds it already.
+    /// Uploads the output folder `folder` as `digest`, unless the remote holds it already: the
+    /// bytes uploaded, or `None` when it was there.
     pub fn push_output(
         &self,
         digest: &Digest,
         folder: &Path,
         scratch: &Path,
-    ) -> Result<(), String> {
+    ) -> Result<Option<u64>, String> {
         let path = self.output_path(digest);
         let exists = self.runtime.block_on(self.store.head(&path)).is_ok();
         if exists {
-            return Ok(());
+            return Ok(None);
         }
         pack(folder, scratch).map_err(|e| format!("packing {}: {e}", folder.display()))?;
+        let bytes = std::fs::metadata(scratch).map_or(0, |m| m.len());
         let sent = self.upload(&path, scratch);
         let _ = std::fs::remove_file(scratch);
-        sent.map_err(|e| format!("uploading {path}: {e}"))
+        sent.map(|()| Some(bytes))
+            .map_err(|e| format!("uploading {path}: {e}"))
     }
 
     /// Uploads the file at `file` to `path`: in one request, or in parts when it is large.

@@ -8,7 +8,9 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use crate::cache::hashing::ContentHasher;
 use crate::cache::ids::{Digest, StageKey};
@@ -17,10 +19,24 @@ use crate::cache::remote::Remote;
 use crate::cache::stat_cache::StatCache;
 use crate::cache::store::{self, LocalStore, RunRecord, Store};
 
+/// One output moved between the tiers, for the run's progress lines.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    /// `"pulled"` or `"pushed"`.
+    pub direction: &'static str,
+    pub stage: String,
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+/// Hears of each transfer.
+type Announce = Box<dyn Fn(&Transfer) + Send + Sync>;
+
 /// The local folder, and the remote behind it.
 pub struct TieredStore {
     local: LocalStore,
     remote: Remote,
+    announce: OnceLock<Announce>,
     /// The remote failed once: this process goes on with the local cache alone.
     unreachable: AtomicBool,
 }
@@ -31,6 +47,23 @@ impl TieredStore {
             local,
             remote,
             unreachable: AtomicBool::new(false),
+            announce: OnceLock::new(),
+        }
+    }
+
+    /// Calls `announce` after each output pulled or pushed (once; later calls are ignored).
+    pub fn on_transfer(&self, announce: impl Fn(&Transfer) + Send + Sync + 'static) {
+        let _ = self.announce.set(Box::new(announce));
+    }
+
+    fn transferred(&self, direction: &'static str, stage: &str, bytes: u64, started: Instant) {
+        if let Some(announce) = self.announce.get() {
+            announce(&Transfer {
+                direction,
+                stage: stage.to_string(),
+                bytes,
+                seconds: started.elapsed().as_secs_f64(),
+            });
         }
     }
 
@@ -74,10 +107,17 @@ impl TieredStore {
             return true;
         }
         let folder = scratch.join("out");
+        let started = Instant::now();
         let fetched = self.remote.fetch_output(&record.output, &folder);
         let kept = match fetched {
-            Ok(true) => self.verify_and_keep(record, &folder),
-            Ok(false) => false,
+            Ok(Some(bytes)) => {
+                let kept = self.verify_and_keep(record, &folder);
+                if kept {
+                    self.transferred("pulled", &record.stage, bytes, started);
+                }
+                kept
+            }
+            Ok(None) => false,
             Err(error) => {
                 tracing::warn!(
                     "the remote output of `{}` could not be used ({error}); the stage runs instead",
@@ -129,12 +169,18 @@ impl TieredStore {
             .scratch(record.key.as_str())
             .map_err(|e| format!("making a transfer folder: {e}"))?;
         let output = self.local.output_path(&record.output);
+        let started = Instant::now();
         let pushed = self
             .remote
             .push_output(&record.output, &output, &scratch.join("output.tar"));
         let _ = store::remove_tree(&scratch);
-        pushed?;
-        self.remote.push_record(record)
+        // The record only once its output is there: a reader never finds one without the other.
+        let bytes = pushed?;
+        let created = self.remote.push_record(record)?;
+        if let (Some(bytes), true) = (bytes, created) {
+            self.transferred("pushed", &record.stage, bytes, started);
+        }
+        Ok(created)
     }
 }
 

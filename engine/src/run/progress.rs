@@ -94,6 +94,18 @@ fn bar_style(unit: &str) -> ProgressStyle {
 }
 
 /// Items per second, or `?` before the first item (no rate is known yet).
+/// `bytes` in binary units: `512 B`, `1.5 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", units[unit])
+}
+
 fn rate_text(position: u64, per_sec: f64) -> String {
     if position == 0 || !per_sec.is_finite() {
         "?/s".to_string()

@@ -14,6 +14,7 @@ use crate::cache::status;
 use crate::cache::store::{LocalStore, Store, remove_tree};
 use crate::cli::args::CacheCommand;
 use crate::registry::Registry;
+use crate::run::progress::human_bytes;
 
 pub fn cache(
     command: CacheCommand,
@@ -66,10 +67,14 @@ fn du(
         );
     } else {
         println!("cache {}", store.base().display());
-        println!("  outputs  {:>6}  {}", outputs.len(), human(output_bytes));
+        println!(
+            "  outputs  {:>6}  {}",
+            outputs.len(),
+            human_bytes(output_bytes)
+        );
         println!("  runs     {records:>6}");
-        println!("  staging          {}", human(staging));
-        println!("  logs             {}", human(logs));
+        println!("  staging          {}", human_bytes(staging));
+        println!("  logs             {}", human_bytes(logs));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -138,7 +143,7 @@ fn gc(
     let verb = if dry_run { "would remove" } else { "removed" };
     println!(
         "{verb} {records_removed} run records and {outputs_removed} outputs, {} freed; kept {} runs",
-        human(bytes_freed),
+        human_bytes(bytes_freed),
         keep_outputs.len()
     );
     Ok(ExitCode::SUCCESS)
@@ -213,15 +218,4 @@ fn size_of(path: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
-}
-
-fn human(bytes: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < units.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", units[unit])
 }

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use pipeline_api::CancelToken;
 
@@ -10,11 +11,11 @@ use crate::cache::ledger::Outcome;
 use crate::cache::remote::Remote;
 use crate::cache::status;
 use crate::cache::store::{LocalStore, remove_tree};
-use crate::cache::tiered::TieredStore;
+use crate::cache::tiered::{TieredStore, Transfer};
 use crate::cli::args::{ExecutorKind, RunArgs};
 use crate::registry::Registry;
 use crate::run::executor::{self, Executor, LocalExecutor, RunOptions};
-use crate::run::progress::Reporter;
+use crate::run::progress::{Reporter, human_bytes};
 use crate::run::resources::{Pool, detect_gpus};
 use crate::run::slurm::SlurmExecutor;
 
@@ -66,7 +67,11 @@ pub fn run(
         selected,
         forced,
     };
-    let reporter = Reporter::detect(true);
+    let reporter = Arc::new(Reporter::detect(true));
+    if let Some(tiered) = &session.tiered {
+        let lines = Arc::clone(&reporter);
+        tiered.on_transfer(move |t| lines.line(&transfer_line(t)));
+    }
     let summary = executor::run(&context, runner.as_ref(), &reporter, pool, &options);
     session.save_stat_cache();
     let (ran, hits, failed) = (
@@ -113,6 +118,19 @@ pub fn run(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `pulled  stage (1.5 MiB in 0.2 s, 7.5 MiB/s)`.
+fn transfer_line(transfer: &Transfer) -> String {
+    let rate = transfer.bytes as f64 / transfer.seconds.max(1e-3);
+    format!(
+        "{}  {} ({} in {:.1} s, {}/s)",
+        transfer.direction,
+        transfer.stage,
+        human_bytes(transfer.bytes),
+        transfer.seconds,
+        human_bytes(rate as u64)
+    )
 }
 
 /// `--executor`, else `[pipeline] executor`, else local.
