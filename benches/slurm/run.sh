@@ -3,7 +3,8 @@
 # 16-stage pipeline (16 independent `exec` stages that each write one small file): the wall time
 # of a cold run (every stage computed) and of a warm run (every stage a hit, nothing submitted),
 # REPS times each on fresh caches, median reported. Needs a cluster: it starts one with
-# scripts/slurm-up.sh in a temporary folder (and stops it) unless SLURM_CONF is already set.
+# scripts/slurm-up.sh in a temporary folder (and stops it) unless SLURM_CONF is already set;
+# SLURM_CPUS sets the CPUs its node claims (default: the machine's), so how many jobs run at once.
 #
 #   benches/slurm/run.sh [REPS]       # default 5
 # The binary: $PIPELINE_BIN, else target/debug/pipeline.
