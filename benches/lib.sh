@@ -34,3 +34,15 @@ pipeline_bin() {
   [ -x "$BIN" ] || { echo "no binary at $BIN: run \`cargo build -p pipeline\` or set PIPELINE_BIN" >&2; exit 2; }
   BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 }
+
+# server_up NAME VARIABLE: unless VARIABLE is set (a server is already up), starts
+# scripts/NAME-up.sh in $work/NAME, sources its env.sh, and on exit stops it and removes $work.
+# Needs $work (a temporary folder the caller removes on exit otherwise).
+server_up() {
+  local name=$1 variable=$2
+  [ -n "${!variable:-}" ] && return 0
+  "$REPO/scripts/$name-up.sh" "$work/$name" > /dev/null
+  # shellcheck disable=SC2064  # expanded now, on purpose: the folder of this call
+  trap "\"$REPO/scripts/$name-down.sh\" \"$work/$name\" > /dev/null; rm -rf \"$work\"" EXIT
+  . "$work/$name/env.sh"
+}

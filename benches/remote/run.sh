@@ -16,17 +16,8 @@ what=${1:-all}
 size_mb=${SIZE_MB:-2048}
 pipeline_bin
 work=$(mktemp -d)
-started=""
-cleanup() {
-  [ -n "$started" ] && "$REPO/scripts/s3-down.sh" "$work/s3" > /dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-if [ -z "${AWS_ENDPOINT:-}" ]; then
-  "$REPO/scripts/s3-up.sh" "$work/s3" > /dev/null
-  started=1
-  . "$work/s3/env.sh"
-fi
+trap 'rm -rf "$work"' EXIT
+server_up s3 AWS_ENDPOINT
 export CI=1 PIPELINE_NO_PROGRESS=1
 prefix="bench/$(date +%s)-$$"
 

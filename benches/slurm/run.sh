@@ -13,17 +13,8 @@ source "$(dirname "$0")/../lib.sh"
 reps=${1:-5}
 pipeline_bin
 work=$(mktemp -d)
-started_cluster=""
-cleanup() {
-  [ -n "$started_cluster" ] && "$REPO/scripts/slurm-down.sh" "$work/slurm" > /dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-if [ -z "${SLURM_CONF:-}" ]; then
-  "$REPO/scripts/slurm-up.sh" "$work/slurm" > /dev/null
-  started_cluster=1
-  . "$work/slurm/env.sh"
-fi
+trap 'rm -rf "$work"' EXIT
+server_up slurm SLURM_CONF
 export CI=1 PIPELINE_NO_PROGRESS=1
 
 manifest="$work/pipeline.toml"
