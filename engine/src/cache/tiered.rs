@@ -8,8 +8,8 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::cache::hashing::ContentHasher;
@@ -36,16 +36,20 @@ type Announce = Box<dyn Fn(&Transfer) + Send + Sync>;
 pub struct TieredStore {
     local: LocalStore,
     remote: Remote,
+    /// The run's stat snapshot: a pulled output is hashed once, and the integrity check that
+    /// follows its lookup finds its files already known.
+    stat_cache: Arc<StatCache>,
     announce: OnceLock<Announce>,
     /// The remote failed once: this process goes on with the local cache alone.
     unreachable: AtomicBool,
 }
 
 impl TieredStore {
-    pub fn new(local: LocalStore, remote: Remote) -> Self {
+    pub fn new(local: LocalStore, remote: Remote, stat_cache: Arc<StatCache>) -> Self {
         Self {
             local,
             remote,
+            stat_cache,
             unreachable: AtomicBool::new(false),
             announce: OnceLock::new(),
         }
@@ -131,10 +135,11 @@ impl TieredStore {
     }
 
     fn verify_and_keep(&self, record: &RunRecord, folder: &Path) -> bool {
-        let stat_cache = StatCache::load(folder.with_extension("stat"), Vec::new());
-        let digest = ContentHasher::new(&stat_cache)
-            .snapshot(folder)
-            .map(|snapshot| Digest::from(snapshot.digest));
+        // Read-only first, as a local commit does: the hashed stats are those the files keep.
+        let digest = store::make_read_only(folder).and_then(|()| {
+            let snapshot = ContentHasher::new(&self.stat_cache).snapshot(folder)?;
+            Ok(Digest::from(snapshot.digest))
+        });
         match digest {
             Ok(digest) if digest == record.output => {}
             Ok(digest) => {
@@ -150,13 +155,16 @@ impl TieredStore {
                 return false;
             }
         }
-        let kept = store::make_read_only(folder)
-            .and_then(|()| self.local.put_output(folder, &record.output));
-        if let Err(error) = kept {
-            tracing::warn!("keeping the remote output of `{}`: {error}", record.stage);
-            return false;
+        match self.local.put_output(folder, &record.output) {
+            Ok(stored) => {
+                self.stat_cache.moved(folder, &stored);
+                true
+            }
+            Err(error) => {
+                tracing::warn!("keeping the remote output of `{}`: {error}", record.stage);
+                false
+            }
         }
-        true
     }
 
     /// Uploads a locally committed result unless the remote has its record: its output, then

@@ -9,11 +9,13 @@ mod transfer;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use pipeline_api::CancelToken;
 
 use crate::cache::hashing::ContentHasher;
 use crate::cache::ids::RunId;
+use crate::cache::remote::Remote;
 use crate::cache::stat_cache::StatCache;
 use crate::cache::store::LocalStore;
 use crate::cache::tiered::TieredStore;
@@ -76,7 +78,8 @@ pub struct Session {
     pub store: LocalStore,
     /// The local store in front of `[pipeline] remote`, when a run uses it.
     pub tiered: Option<TieredStore>,
-    pub stat_cache: StatCache,
+    /// Shared with the remote tier, which hashes what it pulls.
+    pub stat_cache: Arc<StatCache>,
     pub pipeline_id: String,
 }
 
@@ -92,7 +95,10 @@ impl Session {
             "opening the cache {}",
             cache_dir.display()
         )))?;
-        let stat_cache = StatCache::load(store.stat_file(), vec![store.objects_dir()]);
+        let stat_cache = Arc::new(StatCache::load(
+            store.stat_file(),
+            vec![store.objects_dir()],
+        ));
         let pipeline_id = pipeline_id(manifest, &plan.root);
         Ok(Session {
             plan,
@@ -101,6 +107,22 @@ impl Session {
             stat_cache,
             pipeline_id,
         })
+    }
+
+    /// Puts `[pipeline] remote` behind the local cache for this invocation's lookups and
+    /// commits. `Ok(false)`: the manifest sets no remote.
+    pub fn use_remote(&mut self) -> Result<bool, CliError> {
+        let Some(url) = &self.plan.configured_remote else {
+            return Ok(false);
+        };
+        let remote = Remote::open(url).map_err(CliError::Usage)?;
+        let local = self.store.clone();
+        self.tiered = Some(TieredStore::new(
+            local,
+            remote,
+            Arc::clone(&self.stat_cache),
+        ));
+        Ok(true)
     }
 
     /// What the jobs of this invocation share, with a new run id.

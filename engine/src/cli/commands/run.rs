@@ -8,10 +8,9 @@ use pipeline_api::CancelToken;
 
 use super::{CliError, Session, exit};
 use crate::cache::ledger::Outcome;
-use crate::cache::remote::Remote;
 use crate::cache::status;
 use crate::cache::store::{LocalStore, remove_tree};
-use crate::cache::tiered::{TieredStore, Transfer};
+use crate::cache::tiered::Transfer;
 use crate::cli::args::{ExecutorKind, RunArgs};
 use crate::registry::Registry;
 use crate::run::executor::{self, Executor, LocalExecutor, RunOptions};
@@ -26,11 +25,8 @@ pub fn run(
     cancel: CancelToken,
 ) -> Result<ExitCode, CliError> {
     let mut session = Session::open(&args.manifest, cache_flag, registry)?;
-    if let Some(url) = session.plan.configured_remote.clone()
-        && !args.no_remote
-    {
-        let remote = Remote::open(&url).map_err(CliError::Usage)?;
-        session.tiered = Some(TieredStore::new(session.store.clone(), remote));
+    if !args.no_remote {
+        session.use_remote()?;
     }
     let selected = session.selection(&args.targets)?;
     let forced = if args.force_all {

@@ -9,10 +9,8 @@ use std::process::ExitCode;
 use pipeline_api::CancelToken;
 
 use super::{CliError, Session, exit};
-use crate::cache::remote::Remote;
 use crate::cache::status::{self, StageStatus};
 use crate::cache::store::Store;
-use crate::cache::tiered::TieredStore;
 use crate::registry::Registry;
 
 /// Opens the manifest's cache with its remote behind it.
@@ -22,14 +20,12 @@ fn open(
     registry: &Registry,
 ) -> Result<Session, CliError> {
     let mut session = Session::open(manifest, cache_flag, registry)?;
-    let Some(url) = session.plan.configured_remote.clone() else {
+    if !session.use_remote()? {
         return Err(CliError::Usage(format!(
             "{} sets no remote: add `remote = \"s3://bucket/prefix\"` under [pipeline]",
             manifest.display()
         )));
-    };
-    let remote = Remote::open(&url).map_err(CliError::Usage)?;
-    session.tiered = Some(TieredStore::new(session.store.clone(), remote));
+    }
     Ok(session)
 }
 
