@@ -231,6 +231,8 @@ fn cache_push_and_pull_move_results_without_running_anything() {
         stderr.contains("4 pushed, 0 already on the remote"),
         "{stderr}"
     );
+    assert_eq!(stderr.matches("pushed  ").count(), 4, "{stderr}");
+    assert!(stderr.contains("pushed  prepare ("), "{stderr}");
     let (_, _, again) = first.cli(&["cache", "push", "pipeline.toml"]);
     assert!(
         again.contains("0 pushed, 4 already on the remote"),
@@ -244,6 +246,7 @@ fn cache_push_and_pull_move_results_without_running_anything() {
         stderr.contains("2 stages have their results here"),
         "{stderr}"
     );
+    assert_eq!(stderr.matches("pulled  ").count(), 2, "{stderr}");
     let pulled = outputs(&second);
     assert_eq!(pulled.keys().collect::<Vec<_>>(), ["left", "prepare"]);
     let local = second.run(&["--no-remote"]);

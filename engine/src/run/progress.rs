@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipeline_api::Progress;
 
+use crate::cache::tiered::Transfer;
+
 /// How run output is shown.
 pub struct Reporter {
     bars: Option<MultiProgress>,
@@ -94,6 +96,19 @@ fn bar_style(unit: &str) -> ProgressStyle {
 }
 
 /// Items per second, or `?` before the first item (no rate is known yet).
+/// `pulled  stage (1.5 MiB in 0.2 s, 7.5 MiB/s)`.
+pub fn transfer_line(transfer: &Transfer) -> String {
+    let rate = transfer.bytes as f64 / transfer.seconds.max(1e-3);
+    format!(
+        "{}  {} ({} in {:.1} s, {}/s)",
+        transfer.direction,
+        transfer.stage,
+        human_bytes(transfer.bytes),
+        transfer.seconds,
+        human_bytes(rate as u64)
+    )
+}
+
 /// `bytes` in binary units: `512 B`, `1.5 MiB`.
 pub fn human_bytes(bytes: u64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];

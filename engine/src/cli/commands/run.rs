@@ -10,11 +10,10 @@ use super::{CliError, Session, exit};
 use crate::cache::ledger::Outcome;
 use crate::cache::status;
 use crate::cache::store::{LocalStore, remove_tree};
-use crate::cache::tiered::Transfer;
 use crate::cli::args::{ExecutorKind, RunArgs};
 use crate::registry::Registry;
 use crate::run::executor::{self, Executor, LocalExecutor, RunOptions};
-use crate::run::progress::{Reporter, human_bytes};
+use crate::run::progress::{Reporter, transfer_line};
 use crate::run::resources::{Pool, detect_gpus};
 use crate::run::slurm::SlurmExecutor;
 
@@ -114,19 +113,6 @@ pub fn run(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// `pulled  stage (1.5 MiB in 0.2 s, 7.5 MiB/s)`.
-fn transfer_line(transfer: &Transfer) -> String {
-    let rate = transfer.bytes as f64 / transfer.seconds.max(1e-3);
-    format!(
-        "{}  {} ({} in {:.1} s, {}/s)",
-        transfer.direction,
-        transfer.stage,
-        human_bytes(transfer.bytes),
-        transfer.seconds,
-        human_bytes(rate as u64)
-    )
 }
 
 /// `--executor`, else `[pipeline] executor`, else local.

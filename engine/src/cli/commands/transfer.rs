@@ -12,6 +12,7 @@ use super::{CliError, Session, exit};
 use crate::cache::status::{self, StageStatus};
 use crate::cache::store::Store;
 use crate::registry::Registry;
+use crate::run::progress::transfer_line;
 
 /// Opens the manifest's cache with its remote behind it.
 fn open(
@@ -26,6 +27,8 @@ fn open(
             manifest.display()
         )));
     }
+    let tiered = session.tiered.as_ref().expect("a remote was just set");
+    tiered.on_transfer(|t| eprintln!("{}", transfer_line(t)));
     Ok(session)
 }
 
@@ -55,10 +58,7 @@ pub fn push(
             .lookup(key)
             .expect("an up-to-date stage has a record");
         match tiered.push(&record) {
-            Ok(true) => {
-                pushed += 1;
-                eprintln!("pushed  {name}");
-            }
+            Ok(true) => pushed += 1,
             Ok(false) => present += 1,
             Err(error) => {
                 failed += 1;
