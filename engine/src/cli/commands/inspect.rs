@@ -36,16 +36,15 @@ pub fn status(
         .filter(|(_, s, _)| !s.is_up_to_date())
         .count();
     // A stale stage may be computed by a Slurm job right now (of this run or another).
-    let jobs: Vec<Option<String>> = report
+    let stale_keys: Vec<Option<&StageKey>> = report
         .stages
         .iter()
         .map(|(_, stage_status, job)| match (stage_status, job) {
-            (status::StageStatus::Stale { .. }, Some(job)) => {
-                slurm::active_job(&session.store, &job.key)
-            }
+            (status::StageStatus::Stale { .. }, Some(job)) => Some(&job.key),
             _ => None,
         })
         .collect();
+    let jobs = slurm::active_jobs(&session.store, &stale_keys);
     if args.json {
         let stages: Vec<serde_json::Value> = report.stages.iter().zip(&jobs).map(|((index, stage_status, _), job)| {
             serde_json::json!({ "stage": session.plan.stages[*index].name, "status": stage_status, "slurm_job": job })

@@ -64,12 +64,6 @@ pub fn submit(args: &[String], script: &Path) -> Result<String, String> {
     Ok(id)
 }
 
-/// The state of job `id`.
-pub fn state(id: &str) -> Result<JobState, String> {
-    let mut states = states(&[id.to_string()])?;
-    Ok(states.remove(id).unwrap_or(JobState::Gone))
-}
-
 /// The states of the jobs `ids`, in one `squeue` call; a job it no longer lists is absent.
 pub fn states(ids: &[String]) -> Result<HashMap<String, JobState>, String> {
     if ids.is_empty() {

@@ -222,17 +222,30 @@ impl SlurmExecutor {
     }
 }
 
-/// `Slurm job N pending (reason)` or `Slurm job N running` while a job submitted for `key` (by
-/// any run on this cache) is queued or running; `None` otherwise, or when Slurm cannot be asked.
-pub fn active_job(cache: &LocalStore, key: &StageKey) -> Option<String> {
-    let id_file = cache.base().join("slurm").join(key.as_str()).join("job_id");
-    let id = std::fs::read_to_string(id_file).ok()?;
-    let id = id.trim();
-    match cluster::state(id).ok()? {
-        JobState::Pending(reason) => Some(format!("Slurm job {id} pending ({reason})")),
-        JobState::Running => Some(format!("Slurm job {id} running")),
-        JobState::Ended(_) | JobState::Gone => None,
-    }
+/// For each of `keys`, `Slurm job N pending (reason)` or `Slurm job N running` while a job
+/// submitted for it (by any run on this cache) is queued or running; `None` otherwise, or when
+/// Slurm cannot be asked. One `squeue` call for all of them, and none when no job was submitted.
+pub fn active_jobs(cache: &LocalStore, keys: &[Option<&StageKey>]) -> Vec<Option<String>> {
+    let ids: Vec<Option<String>> = keys
+        .iter()
+        .map(|key| {
+            let id_file = cache
+                .base()
+                .join("slurm")
+                .join((*key)?.as_str())
+                .join("job_id");
+            Some(std::fs::read_to_string(id_file).ok()?.trim().to_string())
+        })
+        .collect();
+    let asked: Vec<String> = ids.iter().flatten().cloned().collect();
+    let states = cluster::states(&asked).unwrap_or_default();
+    ids.into_iter()
+        .map(|id| match states.get(id.as_deref()?)? {
+            JobState::Pending(reason) => Some(format!("Slurm job {} pending ({reason})", id?)),
+            JobState::Running => Some(format!("Slurm job {} running", id?)),
+            JobState::Ended(_) | JobState::Gone => None,
+        })
+        .collect()
 }
 
 /// The last lines of a job's log, to show with its failure.
