@@ -254,36 +254,118 @@ fn cache_push_and_pull_move_results_without_running_anything() {
     assert_eq!(local.ran(), ["join", "right"], "{}", local.stderr);
 }
 
-/// An output over the single-request limit (16 MiB) goes up in parts and comes back whole.
-#[test]
-fn a_large_output_travels_in_parts() {
-    if !s3() {
-        return;
-    }
-    let prefix = prefix("multipart");
-    let manifest = format!(
+/// One stage `big` writing `size` (`head -c` syntax) of random bytes, sharing the remote under
+/// `prefix`.
+fn big_manifest(prefix: &str, size: &str) -> String {
+    format!(
         "[pipeline]\nremote = \"s3://{}/{prefix}\"\n\n{}",
         bucket(),
         sh_stage(
             "big",
             "",
-            "head -c 40M /dev/urandom > \"$PIPELINE_OUT/out.txt\""
+            &format!("head -c {size} /dev/urandom > \"$PIPELINE_OUT/out.txt\"")
         )
         .replace("inputs = {  }\n", "")
-    );
-    let first = Project::new(&manifest);
-    assert_eq!(first.run(&[]).ran(), ["big"]);
-    let second = Project::new(&manifest);
+    )
+}
+
+/// Pulls `big` into a new cache and checks it is whole: its digest and its size.
+fn pull_big_whole(manifest: &str, bytes: u64) {
+    let second = Project::new(manifest);
     let pulled = second.run(&[]);
     assert_eq!(pulled.hits(), ["big"], "{}", pulled.stderr);
     let digest = &outputs(&second)["big"];
     let folder = format!("cache/v1/objects/{}/{digest}", &digest[..2]);
     let (_, stdout, _) = second.cli(&["hash", &folder]);
     assert!(stdout.starts_with(digest.as_str()), "{stdout}");
-    let bytes = std::fs::metadata(second.path(&format!("{folder}/out.txt")))
+    let size = std::fs::metadata(second.path(&format!("{folder}/out.txt")))
         .unwrap()
         .len();
-    assert_eq!(bytes, 40 << 20);
+    assert_eq!(size, bytes);
+}
+
+/// An output over the single-request limit (16 MiB) goes up in parts and comes back whole.
+#[test]
+fn a_large_output_travels_in_parts() {
+    if !s3() {
+        return;
+    }
+    let manifest = big_manifest(&prefix("multipart"), "40M");
+    let first = Project::new(&manifest);
+    assert_eq!(first.run(&[]).ran(), ["big"]);
+    pull_big_whole(&manifest, 40 << 20);
+}
+
+/// The most parts any pending upload of `project` has sent (0 when none is pending).
+fn parts_sent(project: &Project) -> usize {
+    let uploads = project.path("cache/v1/uploads");
+    let Ok(entries) = std::fs::read_dir(uploads) else {
+        return 0;
+    };
+    entries
+        .filter_map(|entry| std::fs::read(entry.ok()?.path()).ok())
+        .filter_map(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .map(|state| state["parts"].as_array().map_or(0, Vec::len))
+        .max()
+        .unwrap_or(0)
+}
+
+/// An upload killed after two of its parts resumes: the next run, finding the result in its
+/// local cache, sends only the parts the remote lacks, then the record; another machine then
+/// pulls the output whole.
+#[test]
+fn a_killed_upload_resumes_from_the_parts_already_sent() {
+    if !s3() {
+        return;
+    }
+    let manifest = big_manifest(&prefix("resume"), "120M");
+    let part_bytes = (5u64 << 20).to_string();
+    let first = Project::new(&manifest);
+    let mut run = first
+        .command(&["run", "pipeline.toml"])
+        .env("PIPELINE_REMOTE_PART_BYTES", &part_bytes)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while parts_sent(&first) < 2 {
+        assert!(
+            run.try_wait().unwrap().is_none(),
+            "the run ended before its upload had sent two parts"
+        );
+        assert!(std::time::Instant::now() < deadline, "no upload started");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    run.kill().unwrap();
+    run.wait().unwrap();
+
+    let output = first
+        .command(&["run", "pipeline.toml", "--json"])
+        .env("PIPELINE_REMOTE_PART_BYTES", &part_bytes)
+        .output()
+        .unwrap();
+    let rerun = parse_run(&output);
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert_eq!(rerun.hits(), ["big"], "{}", rerun.stderr);
+    let line = rerun
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("pushed  big ("))
+        .unwrap_or_else(|| panic!("no upload was finished: {}", rerun.stderr));
+    let sent_mib: f64 = line["pushed  big (".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(line.contains(", resumed: "), "{line}");
+    assert!(
+        sent_mib <= 110.1,
+        "at least two 5 MiB parts were sent again: {line}"
+    );
+    assert_eq!(parts_sent(&first), 0, "the upload is still pending");
+    pull_big_whole(&manifest, 120 << 20);
 }
 
 /// A remote that does not answer costs one warning: the run goes on with the local cache alone

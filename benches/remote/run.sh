@@ -7,8 +7,11 @@
 # For each: cold run on cache A (computes and pushes; the push is part of its time), then a run
 # on the empty cache B (pulls everything), then a run on the empty cache C with --no-remote
 # (computes everything again).
+#   - resume: the big output computed with --no-remote, then `cache push` of it whole to a new
+#     prefix, against a run killed (SIGKILL) once half its parts were sent and the rerun that
+#     finishes that upload.
 #
-#   benches/remote/run.sh [big|demo|all]      # default all
+#   benches/remote/run.sh [big|demo|resume|all]      # default all; resume runs only when named
 # The binary: $PIPELINE_BIN, else target/debug/pipeline.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -41,20 +44,53 @@ row() {
   echo "| $name | $a | $b | $c |"
 }
 
-echo "remote cache: $(date -u '+%Y-%m-%d %H:%M UTC'), $(machine), SeaweedFS on 127.0.0.1, $BIN"
-echo "| pipeline | compute + push, cache A (s) | pull, empty cache B (s) | compute again, cache C, --no-remote (s) |"
-echo "| --- | ---: | ---: | ---: |"
-if [ "$what" = big ] || [ "$what" = all ]; then
-  mkdir -p "$work/big"
-  cat > "$work/big/pipeline.toml" <<TOML
+# parts FOLDER: the most parts a pending upload under the cache FOLDER has sent.
+parts() {
+  cat "$1"/v1/uploads/*.json 2> /dev/null | grep -o '"etag"' | wc -l
+}
+
+# The big manifest under remote prefix $1, in folder $2.
+big_manifest() {
+  mkdir -p "$2"
+  cat > "$2/pipeline.toml" <<TOML
 [pipeline]
-remote = "s3://$AWS_BUCKET/$prefix/big"
+remote = "s3://$AWS_BUCKET/$prefix/$1"
 
 [stage.big]
 kind = "exec"
 cmd = ["sh", "-c", 'head -c ${size_mb}M /dev/urandom > "\$PIPELINE_OUT/blob.bin"']
 outputs = ["blob.bin"]
 TOML
+}
+
+if [ "$what" = resume ]; then
+  echo "resumed upload: $(date -u '+%Y-%m-%d %H:%M UTC'), $(machine), SeaweedFS on 127.0.0.1, $BIN"
+  half=$((size_mb / 16 / 2))
+  big_manifest whole "$work/whole"
+  seconds "$work/whole/pipeline.toml" "$work/cache-w" --no-remote > /dev/null
+  start=$(date +%s.%N)
+  "$BIN" --cache-dir "$work/cache-w" cache push "$work/whole/pipeline.toml" 2> "$work/push.log"
+  whole=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  big_manifest resumed "$work/resumed"
+  "$BIN" --cache-dir "$work/cache-r" run "$work/resumed/pipeline.toml" > /dev/null 2>&1 &
+  engine=$!
+  until [ "$(parts "$work/cache-r")" -ge "$half" ]; do sleep 0.05; done
+  kill -9 "$engine"; wait "$engine" 2> /dev/null || true
+  sent=$(parts "$work/cache-r")
+  finish=$(seconds "$work/resumed/pipeline.toml" "$work/cache-r")
+  echo "| ${size_mb} MB output, 16 MiB parts | seconds |"
+  echo "| --- | ---: |"
+  echo "| \`cache push\`, the whole upload | $whole |"
+  echo "| rerun after a SIGKILL with $sent parts sent: finishes the upload | $finish |"
+  grep '^pushed' "$work/push.log" "$work/last.log" | sed 's/^/    /'
+  exit 0
+fi
+
+echo "remote cache: $(date -u '+%Y-%m-%d %H:%M UTC'), $(machine), SeaweedFS on 127.0.0.1, $BIN"
+echo "| pipeline | compute + push, cache A (s) | pull, empty cache B (s) | compute again, cache C, --no-remote (s) |"
+echo "| --- | ---: | ---: | ---: |"
+if [ "$what" = big ] || [ "$what" = all ]; then
+  big_manifest big "$work/big"
   row "one ${size_mb} MB output" "$work/big/pipeline.toml"
 fi
 if [ "$what" = demo ] || [ "$what" = all ]; then

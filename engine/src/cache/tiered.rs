@@ -3,8 +3,10 @@
 //! up remotely; its output is downloaded into a private folder, unpacked, and hashed, and enters
 //! the local cache only when its digest is the record's (a corrupt or truncated remote object is
 //! refused with a warning, and the stage runs instead). A result committed locally is then
-//! uploaded: output first, record last. A remote that cannot be reached costs a warning, never a
-//! run.
+//! uploaded: output first, record last. An upload is pending from its start until its record is
+//! on the remote (`uploads/<key>.json` in the local cache, with the parts sent so far): a later
+//! lookup of that key, or `pipeline cache push`, finishes it, sending only what is missing. A
+//! remote that cannot be reached costs a warning, never a run.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,10 +14,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use pipeline_api::{Progress, SilentProgress};
+
 use crate::cache::hashing::ContentHasher;
 use crate::cache::ids::{Digest, StageKey};
 use crate::cache::lock::{self, KeyLock};
 use crate::cache::remote::Remote;
+use crate::cache::remote::upload::{self, Sent, UploadState};
 use crate::cache::stat_cache::StatCache;
 use crate::cache::store::{self, LocalStore, RunRecord, Store};
 
@@ -26,11 +31,19 @@ pub struct Transfer {
     pub direction: &'static str,
     pub stage: String,
     pub bytes: u64,
+    /// Bytes an earlier, interrupted attempt had already sent (not counted in `bytes`).
+    pub reused: u64,
     pub seconds: f64,
 }
 
-/// Hears of each transfer.
-type Announce = Box<dyn Fn(&Transfer) + Send + Sync>;
+/// Shows transfers as they happen.
+pub trait TransferWatcher: Send + Sync {
+    /// A progress handle for moving the output of `stage` (`"push"` or `"pull"`), in bytes;
+    /// dropped when the transfer ends.
+    fn started(&self, direction: &'static str, stage: &str) -> Box<dyn Progress>;
+    /// An output moved.
+    fn finished(&self, transfer: &Transfer);
+}
 
 /// The local folder, and the remote behind it.
 pub struct TieredStore {
@@ -39,7 +52,7 @@ pub struct TieredStore {
     /// The run's stat snapshot: a pulled output is hashed once, and the integrity check that
     /// follows its lookup finds its files already known.
     stat_cache: Arc<StatCache>,
-    announce: OnceLock<Announce>,
+    watcher: OnceLock<Arc<dyn TransferWatcher>>,
     /// The remote failed once: this process goes on with the local cache alone.
     unreachable: AtomicBool,
 }
@@ -51,24 +64,40 @@ impl TieredStore {
             remote,
             stat_cache,
             unreachable: AtomicBool::new(false),
-            announce: OnceLock::new(),
+            watcher: OnceLock::new(),
         }
     }
 
-    /// Calls `announce` after each output pulled or pushed (once; later calls are ignored).
-    pub fn on_transfer(&self, announce: impl Fn(&Transfer) + Send + Sync + 'static) {
-        let _ = self.announce.set(Box::new(announce));
+    /// Shows each transfer on `watcher` (once; later calls are ignored).
+    pub fn watch(&self, watcher: Arc<dyn TransferWatcher>) {
+        let _ = self.watcher.set(watcher);
     }
 
-    fn transferred(&self, direction: &'static str, stage: &str, bytes: u64, started: Instant) {
-        if let Some(announce) = self.announce.get() {
-            announce(&Transfer {
+    fn progress(&self, direction: &'static str, stage: &str) -> Box<dyn Progress> {
+        match self.watcher.get() {
+            Some(watcher) => watcher.started(direction, stage),
+            None => Box::new(SilentProgress),
+        }
+    }
+
+    fn transferred(&self, direction: &'static str, stage: &str, sent: Sent, started: Instant) {
+        if let Some(watcher) = self.watcher.get() {
+            watcher.finished(&Transfer {
                 direction,
                 stage: stage.to_string(),
-                bytes,
+                bytes: sent.bytes,
+                reused: sent.reused,
                 seconds: started.elapsed().as_secs_f64(),
             });
         }
+    }
+
+    /// Where the pending upload of `key` keeps its state.
+    fn pending(&self, key: &StageKey) -> PathBuf {
+        self.local
+            .base()
+            .join("uploads")
+            .join(format!("{}.json", key.as_str()))
     }
 
     /// Gives up on the remote for the rest of this process, saying why once.
@@ -112,12 +141,17 @@ impl TieredStore {
         }
         let folder = scratch.join("out");
         let started = Instant::now();
-        let fetched = self.remote.fetch_output(&record.output, &folder);
+        let progress = self.progress("pull", &record.stage);
+        let fetched = self
+            .remote
+            .fetch_output(&record.output, &folder, progress.as_ref());
+        drop(progress);
         let kept = match fetched {
             Ok(Some(bytes)) => {
                 let kept = self.verify_and_keep(record, &folder);
                 if kept {
-                    self.transferred("pulled", &record.stage, bytes, started);
+                    let sent = Sent { bytes, reused: 0 };
+                    self.transferred("pulled", &record.stage, sent, started);
                 }
                 kept
             }
@@ -168,25 +202,40 @@ impl TieredStore {
     }
 
     /// Uploads a locally committed result unless the remote has its record: its output, then
-    /// its record. `Ok(false)`: the remote had it.
+    /// its record. `Ok(false)`: the remote had it. An earlier attempt killed halfway is resumed.
     pub fn push(&self, record: &RunRecord) -> Result<bool, String> {
+        let _held = lock::acquire(
+            &self
+                .local
+                .lock_path(&format!(".remote-{}", record.key.as_str())),
+            |_| {},
+        )
+        .map_err(|e| format!("locking the upload of `{}`: {e}", record.stage))?;
+        let pending = self.pending(&record.key);
         if self.remote.record(&record.key)?.is_some() {
+            upload::abandon(&self.remote, &pending);
+            let _ = std::fs::remove_file(&pending);
             return Ok(false);
         }
-        let (scratch, _held) = self
-            .scratch(record.key.as_str())
-            .map_err(|e| format!("making a transfer folder: {e}"))?;
+        if !pending.exists() {
+            UploadState::default()
+                .save(&pending)
+                .map_err(|e| format!("writing {}: {e}", pending.display()))?;
+        }
         let output = self.local.output_path(&record.output);
         let started = Instant::now();
+        let progress = self.progress("push", &record.stage);
+        progress.start(record.output_bytes, "bytes");
         let pushed = self
             .remote
-            .push_output(&record.output, &output, &scratch.join("output.tar"));
-        let _ = store::remove_tree(&scratch);
+            .push_output(&record.output, &output, &pending, progress.as_ref());
+        drop(progress);
         // The record only once its output is there: a reader never finds one without the other.
-        let bytes = pushed?;
+        let sent = pushed?;
         let created = self.remote.push_record(record)?;
-        if let (Some(bytes), true) = (bytes, created) {
-            self.transferred("pushed", &record.stage, bytes, started);
+        let _ = std::fs::remove_file(&pending);
+        if let (Some(sent), true) = (sent, created) {
+            self.transferred("pushed", &record.stage, sent, started);
         }
         Ok(created)
     }
@@ -195,6 +244,13 @@ impl TieredStore {
 impl Store for TieredStore {
     fn lookup(&self, key: &StageKey) -> Option<RunRecord> {
         if let Some(record) = self.local.lookup(key) {
+            // An upload of this result was interrupted: finish it while the remote answers.
+            if self.reachable()
+                && self.pending(key).exists()
+                && let Err(error) = self.push(&record)
+            {
+                self.give_up(&error);
+            }
             return Some(record);
         }
         if !self.reachable() {

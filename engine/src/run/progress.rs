@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipeline_api::Progress;
 
-use crate::cache::tiered::Transfer;
+use crate::cache::tiered::{Transfer, TransferWatcher};
 
 /// How run output is shown.
 pub struct Reporter {
@@ -40,6 +40,11 @@ impl Reporter {
 
     /// The progress handle of a stage that starts running.
     pub fn stage(&self, name: &str) -> StageProgress {
+        self.progress(name, false)
+    }
+
+    /// A bar, or in plain mode a line only every few seconds (none for a short task).
+    fn progress(&self, name: &str, periodic_only: bool) -> StageProgress {
         let bar = self.bars.as_ref().map(|bars| {
             let bar = bars.add(ProgressBar::new_spinner());
             bar.set_style(spinner_style());
@@ -51,6 +56,7 @@ impl Reporter {
             name: name.to_string(),
             bar,
             echo_logs: self.echo_logs,
+            periodic_only,
             plain: Mutex::new(PlainState {
                 total: 0,
                 position: 0,
@@ -95,12 +101,56 @@ fn bar_style(unit: &str) -> ProgressStyle {
         .progress_chars("=> ")
 }
 
-/// Items per second, or `?` before the first item (no rate is known yet).
-/// `pulled  stage (1.5 MiB in 0.2 s, 7.5 MiB/s)`.
+/// Transfers between the cache tiers: a byte bar each while it lasts, then a line.
+impl TransferWatcher for Reporter {
+    fn started(&self, direction: &'static str, stage: &str) -> Box<dyn Progress> {
+        Box::new(TransferProgress(
+            self.progress(&format!("{direction} {stage}"), true),
+        ))
+    }
+
+    fn finished(&self, transfer: &Transfer) {
+        self.line(&transfer_line(transfer));
+    }
+}
+
+/// A transfer's bar, cleared when the transfer ends.
+struct TransferProgress(StageProgress);
+
+impl Progress for TransferProgress {
+    fn start(&self, total: u64, unit: &str) {
+        self.0.start(total, unit);
+    }
+    fn set_position(&self, position: u64) {
+        self.0.set_position(position);
+    }
+    fn advance(&self, delta: u64) {
+        self.0.advance(delta);
+    }
+    fn message(&self, text: &str) {
+        self.0.message(text);
+    }
+}
+
+impl Drop for TransferProgress {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
+/// `pulled  stage (1.5 MiB in 0.2 s, 7.5 MiB/s)`, and what an interrupted attempt had sent.
 pub fn transfer_line(transfer: &Transfer) -> String {
     let rate = transfer.bytes as f64 / transfer.seconds.max(1e-3);
+    let resumed = if transfer.reused > 0 {
+        format!(
+            ", resumed: {} had been sent before",
+            human_bytes(transfer.reused)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{}  {} ({} in {:.1} s, {}/s)",
+        "{}  {} ({} in {:.1} s, {}/s{resumed})",
         transfer.direction,
         transfer.stage,
         human_bytes(transfer.bytes),
@@ -121,6 +171,7 @@ pub fn human_bytes(bytes: u64) -> String {
     format!("{value:.1} {}", units[unit])
 }
 
+/// Items per second, or `?` before the first item (no rate is known yet).
 fn rate_text(position: u64, per_sec: f64) -> String {
     if position == 0 || !per_sec.is_finite() {
         "?/s".to_string()
@@ -159,6 +210,8 @@ pub struct StageProgress {
     name: String,
     bar: Option<ProgressBar>,
     echo_logs: bool,
+    /// Plain lines only every few seconds: not at the start nor at the end.
+    periodic_only: bool,
     plain: Mutex<PlainState>,
 }
 
@@ -172,22 +225,35 @@ impl StageProgress {
     fn plain_update(&self, update: impl FnOnce(&mut PlainState)) {
         let mut state = self.plain.lock().expect("progress lock");
         update(&mut state);
-        let due = state
-            .last_print
-            .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
-        if self.bar.is_none() && state.total > 0 && (due || state.position >= state.total) {
+        let every = Duration::from_secs(5);
+        let (due, finished) = if self.periodic_only {
+            let since = state.last_print.unwrap_or(state.started);
+            (since.elapsed() >= every, false)
+        } else {
+            let due = state.last_print.is_none_or(|t| t.elapsed() >= every);
+            (due, state.position >= state.total)
+        };
+        if self.bar.is_none() && state.total > 0 && (due || finished) {
             state.last_print = Some(Instant::now());
             let elapsed = state.started.elapsed().as_secs_f64().max(1e-9);
             let rate = state.position as f64 / elapsed;
             let remaining = state.total.saturating_sub(state.position);
-            let (rate, eta) = (
-                rate_text(state.position, rate),
-                eta_text(state.position, remaining, rate),
-            );
-            eprintln!(
-                "  {} {}/{} {} ({rate}, ETA {eta})",
-                self.name, state.position, state.total, state.unit
-            );
+            let eta = eta_text(state.position, remaining, rate);
+            if state.unit == "bytes" {
+                eprintln!(
+                    "  {} {}/{} ({}/s, ETA {eta})",
+                    self.name,
+                    human_bytes(state.position),
+                    human_bytes(state.total),
+                    human_bytes(rate as u64)
+                );
+            } else {
+                let rate = rate_text(state.position, rate);
+                eprintln!(
+                    "  {} {}/{} {} ({rate}, ETA {eta})",
+                    self.name, state.position, state.total, state.unit
+                );
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::cache::store::{LocalStore, remove_tree};
 use crate::cli::args::{ExecutorKind, RunArgs};
 use crate::registry::Registry;
 use crate::run::executor::{self, Executor, LocalExecutor, RunOptions};
-use crate::run::progress::{Reporter, transfer_line};
+use crate::run::progress::Reporter;
 use crate::run::resources::{Pool, detect_gpus};
 use crate::run::slurm::SlurmExecutor;
 
@@ -64,8 +64,7 @@ pub fn run(
     };
     let reporter = Arc::new(Reporter::detect(true));
     if let Some(tiered) = &session.tiered {
-        let lines = Arc::clone(&reporter);
-        tiered.on_transfer(move |t| lines.line(&transfer_line(t)));
+        tiered.watch(reporter.clone());
     }
     let summary = executor::run(&context, runner.as_ref(), &reporter, pool, &options);
     session.save_stat_cache();

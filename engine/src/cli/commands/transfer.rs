@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use pipeline_api::CancelToken;
 
@@ -12,7 +13,7 @@ use super::{CliError, Session, exit};
 use crate::cache::status::{self, StageStatus};
 use crate::cache::store::Store;
 use crate::registry::Registry;
-use crate::run::progress::transfer_line;
+use crate::run::progress::Reporter;
 
 /// Opens the manifest's cache with its remote behind it.
 fn open(
@@ -28,7 +29,7 @@ fn open(
         )));
     }
     let tiered = session.tiered.as_ref().expect("a remote was just set");
-    tiered.on_transfer(|t| eprintln!("{}", transfer_line(t)));
+    tiered.watch(Arc::new(Reporter::detect(false)));
     Ok(session)
 }
 

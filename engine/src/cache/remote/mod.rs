@@ -11,9 +11,13 @@
 //! (`If-None-Match: *`): a reader never finds a record whose output is missing, and two machines
 //! finishing one key at once leave the first record. Nothing downloaded is trusted: the unpacked
 //! folder's digest must equal the record's before it enters the local cache
-//! ([`crate::cache::tiered`]).
+//! ([`crate::cache::tiered`]). Large outputs go up in parts, and an upload killed halfway resumes
+//! ([`upload`]).
 
-use std::io::{Read, Write};
+mod archive;
+pub mod upload;
+
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -22,20 +26,24 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{
     ClientConfigKey, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, RetryConfig,
-    WriteMultipart,
 };
+use pipeline_api::Progress;
 
 use crate::cache::ids::{Digest, StageKey};
 use crate::cache::store::RunRecord;
+use upload::{PartSink, Sent};
 
-/// Outputs up to this size go up in one request; larger ones in parts of this size.
+/// Outputs up to this size go up in one request; larger ones in parts of this size
+/// (`PIPELINE_REMOTE_PART_BYTES` sets another, at least S3's minimum of 5 MiB).
 const PART_BYTES: usize = 16 << 20;
+const MIN_PART_BYTES: usize = 5 << 20;
 
 /// The remote tier.
 pub struct Remote {
     store: AmazonS3,
     prefix: String,
     runtime: tokio::runtime::Runtime,
+    part_bytes: usize,
     /// `s3://bucket/prefix`, for messages.
     pub url: String,
 }
@@ -69,10 +77,20 @@ impl Remote {
             .enable_all()
             .build()
             .map_err(|e| format!("starting the remote cache's runtime: {e}"))?;
+        let part_bytes = match std::env::var("PIPELINE_REMOTE_PART_BYTES") {
+            Ok(text) => text
+                .parse::<usize>()
+                .map(|bytes| bytes.max(MIN_PART_BYTES))
+                .map_err(|_| {
+                    format!("PIPELINE_REMOTE_PART_BYTES=`{text}` is not a number of bytes")
+                })?,
+            Err(_) => PART_BYTES,
+        };
         Ok(Remote {
             store,
             prefix: prefix.trim_matches('/').to_string(),
             runtime,
+            part_bytes,
             url: url.to_string(),
         })
     }
@@ -118,7 +136,12 @@ impl Remote {
 
     /// Downloads output `digest` and unpacks it into `folder` (which must not exist): the bytes
     /// downloaded, or `None` when the remote does not hold it.
-    pub fn fetch_output(&self, digest: &Digest, folder: &Path) -> Result<Option<u64>, String> {
+    pub fn fetch_output(
+        &self,
+        digest: &Digest,
+        folder: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Option<u64>, String> {
         let path = self.output_path(digest);
         let archive = folder.with_extension("tar");
         let fetched = self.runtime.block_on(async {
@@ -127,6 +150,7 @@ impl Remote {
                 Err(object_store::Error::NotFound { .. }) => return Ok(None),
                 Err(error) => return Err(error.to_string()),
             };
+            progress.start(found.meta.size, "bytes");
             let mut file = std::fs::File::create(&archive).map_err(|e| e.to_string())?;
             let mut stream = found.into_stream();
             let mut bytes = 0;
@@ -134,12 +158,13 @@ impl Remote {
                 let chunk = chunk.map_err(|e| e.to_string())?;
                 file.write_all(&chunk).map_err(|e| e.to_string())?;
                 bytes += chunk.len() as u64;
+                progress.advance(chunk.len() as u64);
             }
             Ok(Some(bytes))
         });
         let unpacked = fetched.and_then(|found| {
             if found.is_some() {
-                unpack(&archive, folder)?;
+                archive::unpack(&archive, folder)?;
             }
             Ok(found)
         });
@@ -147,61 +172,26 @@ impl Remote {
         unpacked.map_err(|e| format!("downloading {path}: {e}"))
     }
 
-    /// Uploads the output folder `folder` as `digest`, unless the remote holds it already: the
-    /// bytes uploaded, or `None` when it was there.
+    /// Uploads the output folder `folder` (of `bytes` bytes) as `digest`, unless the remote
+    /// holds it already (`None`). `state_file` keeps what an unfinished upload has sent: an
+    /// upload killed halfway resumes from it ([`upload`]).
     pub fn push_output(
         &self,
         digest: &Digest,
         folder: &Path,
-        scratch: &Path,
-    ) -> Result<Option<u64>, String> {
+        state_file: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Option<Sent>, String> {
         let path = self.output_path(digest);
-        let exists = self.runtime.block_on(self.store.head(&path)).is_ok();
-        if exists {
+        if self.runtime.block_on(self.store.head(&path)).is_ok() {
+            upload::abandon(self, state_file);
             return Ok(None);
         }
-        pack(folder, scratch).map_err(|e| format!("packing {}: {e}", folder.display()))?;
-        let bytes = std::fs::metadata(scratch).map_or(0, |m| m.len());
-        let sent = self.upload(&path, scratch);
-        let _ = std::fs::remove_file(scratch);
-        sent.map(|()| Some(bytes))
-            .map_err(|e| format!("uploading {path}: {e}"))
-    }
-
-    /// Uploads the file at `file` to `path`: in one request, or in parts when it is large.
-    fn upload(&self, path: &ObjectPath, file: &Path) -> Result<(), String> {
-        let mut reader = std::fs::File::open(file).map_err(|e| e.to_string())?;
-        let size = reader.metadata().map_err(|e| e.to_string())?.len() as usize;
-        self.runtime.block_on(async {
-            if size <= PART_BYTES {
-                let mut bytes = Vec::with_capacity(size);
-                reader.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-                self.store
-                    .put(path, PutPayload::from(bytes))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                return Ok(());
-            }
-            let upload = self
-                .store
-                .put_multipart(path)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
-            let mut buffer = vec![0; PART_BYTES];
-            loop {
-                let read = reader.read(&mut buffer).map_err(|e| e.to_string())?;
-                if read == 0 {
-                    break;
-                }
-                writer
-                    .wait_for_capacity(4)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                writer.write(&buffer[..read]);
-            }
-            writer.finish().await.map(|_| ()).map_err(|e| e.to_string())
-        })
+        let mut sink = PartSink::new(self, &path, state_file);
+        archive::pack(folder, &mut sink, progress)
+            .and_then(|()| sink.finish())
+            .map(Some)
+            .map_err(|e| format!("uploading {} to {path}: {e}", folder.display()))
     }
 
     /// Creates the record of `record.key` unless one exists. `Ok(false)`: another was first.
@@ -224,25 +214,4 @@ impl Remote {
             Err(error) => Err(format!("writing {path}: {error}")),
         }
     }
-}
-
-/// `folder` as a tar archive at `archive` (symbolic links kept as links).
-fn pack(folder: &Path, archive: &Path) -> std::io::Result<()> {
-    let file = std::fs::File::create(archive)?;
-    let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
-    builder.follow_symlinks(false);
-    builder.append_dir_all(".", folder)?;
-    builder.into_inner()?.flush()
-}
-
-/// The archive at `archive` unpacked into the new folder `folder`; entries that would land
-/// outside it are refused by `tar`.
-fn unpack(archive: &Path, folder: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(folder).map_err(|e| e.to_string())?;
-    let file = std::fs::File::open(archive).map_err(|e| e.to_string())?;
-    let mut archive = tar::Archive::new(std::io::BufReader::new(file));
-    archive.set_preserve_permissions(true);
-    archive
-        .unpack(folder)
-        .map_err(|e| format!("not a readable output archive: {e}"))
 }
