@@ -177,6 +177,38 @@ fn slow_pipeline() -> Project {
     Project::new(&manifest.replace("inputs = {  }\n", ""))
 }
 
+/// A job on a node that cannot reach the cache folder fails its stage saying so. Simulated on the
+/// one node by running the job as `nobody` (`sbatch --uid`, root only), to whom the project's
+/// private folder is closed: Slurm cannot open the job's log there, as on a node without the
+/// folder, and the job writes nothing the submitter can read.
+#[test]
+fn a_job_whose_node_cannot_reach_the_cache_fails_saying_so() {
+    if !cluster() {
+        return;
+    }
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("skipped: `sbatch --uid=nobody` needs root");
+        return;
+    }
+    let manifest = sh_stage("far", "", "echo x > \"$PIPELINE_OUT/out.txt\"").replace(
+        "inputs = {  }\n",
+        "slurm = { extra = [\"--uid=nobody\"] }\n",
+    );
+    let project = Project::new(&manifest);
+    let run = project.run(&["--executor", "slurm"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.with_outcome("failed"), ["far"], "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("wrote neither its log nor its status into the cache folder")
+            && run.stderr.contains("that node does not see it"),
+        "{}",
+        run.stderr
+    );
+    assert!(digests(&project).is_empty(), "a result was kept");
+}
+
 /// A job cancelled behind the run's back fails its stage, saying why; the rerun redoes only it.
 #[test]
 fn a_job_cancelled_with_scancel_fails_its_stage_and_the_rerun_redoes_only_it() {

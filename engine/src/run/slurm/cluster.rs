@@ -1,6 +1,7 @@
-//! The three Slurm commands the executor uses, and what their output means: `sbatch --parsable`
+//! The Slurm commands the executor uses, and what their output means: `sbatch --parsable`
 //! submits, `squeue --states=all` follows a job (without `sacct`, which needs accounting that
-//! clusters often disable), `scancel` ends one.
+//! clusters often disable), `scontrol show job` tells how a job that left no trace ended,
+//! `scancel` ends one.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -107,6 +108,46 @@ fn parse_states(text: &str) -> HashMap<String, JobState> {
         .collect()
 }
 
+/// How an ended job ended, as `scontrol show job` tells it (while Slurm still knows the job).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ending {
+    /// The exit status of its script (`ExitCode=status:signal`).
+    pub exit_code: Option<i32>,
+    pub reason: String,
+    /// The node it ran on.
+    pub node: String,
+}
+
+/// `scontrol show job --oneliner ID`, or `None` when Slurm no longer knows the job.
+pub fn ending(id: &str) -> Option<Ending> {
+    let output = Command::new("scontrol")
+        .args(["show", "job", "--oneliner", id])
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| parse_ending(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// `scontrol`'s `Key=value` fields.
+fn parse_ending(text: &str) -> Ending {
+    let field = |name: &str| {
+        text.split_whitespace()
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_default()
+            .to_string()
+    };
+    Ending {
+        exit_code: field("ExitCode")
+            .split(':')
+            .next()
+            .and_then(|c| c.parse().ok()),
+        reason: field("Reason"),
+        node: field("NodeList"),
+    }
+}
+
 /// `scancel ID`; a job that already ended is no error.
 pub fn cancel(id: &str) {
     match Command::new("scancel").arg(id).output() {
@@ -136,5 +177,22 @@ mod tests {
         assert_eq!(states["11"], JobState::Ended("CANCELLED".into()));
         assert_eq!(states.len(), 5);
         assert!(parse_states("").is_empty());
+    }
+
+    #[test]
+    fn scontrol_fields_tell_how_a_job_ended() {
+        let ending = parse_ending(
+            "JobId=4 JobName=x UserId=nobody(65534) JobState=FAILED Reason=JobLaunchFailure \
+             Dependency=(null) ExitCode=97:0 ReqNodeList=(null) NodeList=node7 BatchHost=node7",
+        );
+        assert_eq!(
+            ending,
+            Ending {
+                exit_code: Some(97),
+                reason: "JobLaunchFailure".into(),
+                node: "node7".into()
+            }
+        );
+        assert_eq!(parse_ending("").exit_code, None);
     }
 }

@@ -85,26 +85,48 @@ impl Executor for SlurmExecutor {
                         job.key.short()
                     ))
                 }),
-            Some(NOT_SHARED) => Err(JobError::Invalid(format!(
-                "Slurm job {id} could not see the cache folder {}: put the cache on a \
-                 filesystem every node mounts at the same path (`--cache-dir`){}",
-                self.cache_dir.display(),
-                log_tail(&folder)
-            ))),
             Some(code) => Err(JobError::Invalid(format!(
                 "Slurm job {id} ({ended}) exited with status {code}{}",
                 log_tail(&folder)
             ))),
-            None => Err(JobError::Invalid(format!(
-                "Slurm job {id} ended ({ended}) without writing its status: it was cancelled, \
-                 ran out of time or memory, or its node failed{}",
-                log_tail(&folder)
-            ))),
+            None => Err(JobError::Invalid(self.no_status(&id, &ended, &folder))),
         }
     }
 }
 
 impl SlurmExecutor {
+    /// Why job `id`, which ended (`ended`) without writing its status, failed. A node that does
+    /// not see the cache folder writes nothing there: neither the status, nor the log (Slurm
+    /// cannot open it, and the job fails to launch), nor anything after the probe check (its
+    /// exit status, [`NOT_SHARED`], comes from `scontrol`).
+    fn no_status(&self, id: &str, ended: &str, folder: &Path) -> String {
+        let ending = cluster::ending(id).unwrap_or_default();
+        let node = if ending.node.is_empty() {
+            String::new()
+        } else {
+            format!(" on node {}", ending.node)
+        };
+        let log_written = folder.join(LOG_FILE).exists();
+        if ending.exit_code == Some(NOT_SHARED) || (!log_written && ended == "FAILED") {
+            return format!(
+                "Slurm job {id} ({ended}{}){node} wrote neither its log nor its status into the \
+                 cache folder {}: that node does not see it. Put the cache on a filesystem every \
+                 node mounts at the same path (`--cache-dir`)",
+                if ending.reason.is_empty() || ending.reason == "None" {
+                    String::new()
+                } else {
+                    format!(", {}", ending.reason)
+                },
+                self.cache_dir.display()
+            );
+        }
+        format!(
+            "Slurm job {id} ({ended}){node} ended without writing its status: it was cancelled, \
+             ran out of time or memory, or its node failed{}",
+            log_tail(folder)
+        )
+    }
+
     /// Jobs run `program` on `manifest` with `cache_dir`; `squeue` is asked every `poll`.
     pub fn new(program: PathBuf, manifest: PathBuf, cache_dir: PathBuf, poll: Duration) -> Self {
         Self {
