@@ -11,7 +11,12 @@
 #     prefix, against a run killed (SIGKILL) once half its parts were sent and the rerun that
 #     finishes that upload.
 #
-#   benches/remote/run.sh [big|demo|resume|all]      # default all; resume runs only when named
+#   - scale: STAGES (default 1000) instances of one matrix stage, each writing its own small
+#     file: the same three runs, plus a no-op rerun on cache A, to show the cost per stage of
+#     the remote's requests.
+#
+#   benches/remote/run.sh [big|demo|resume|scale|all]   # default all; resume and scale run
+#                                                       # only when named
 # The binary: $PIPELINE_BIN, else target/debug/pipeline.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -83,6 +88,47 @@ if [ "$what" = resume ]; then
   echo "| \`cache push\`, the whole upload | $whole |"
   echo "| rerun after a SIGKILL with $sent parts sent: finishes the upload | $finish |"
   grep '^pushed' "$work/push.log" "$work/last.log" | sed 's/^/    /'
+  exit 0
+fi
+
+if [ "$what" = scale ]; then
+  stages=${STAGES:-1000}
+  mkdir -p "$work/scale"
+  values=$(seq -s, 1 "$stages")
+  cat > "$work/scale/pipeline.toml" <<TOML
+[pipeline]
+remote = "s3://$AWS_BUCKET/$prefix/scale"
+
+[stage.t]
+kind = "exec"
+matrix = { i = [$values] }
+cmd = ["sh", "-c", 'echo \$0 > "\$PIPELINE_OUT/v.txt"', "i=\${matrix.i}"]
+outputs = ["v.txt"]
+TOML
+  echo "remote cache, $stages stages: $(date -u '+%Y-%m-%d %H:%M UTC'), $(machine), SeaweedFS on 127.0.0.1, $BIN"
+  echo "| $stages small stages | seconds |"
+  echo "| --- | ---: |"
+  echo "| compute, --no-remote, cache C | $(seconds "$work/scale/pipeline.toml" "$work/cache-c" --no-remote) |"
+  echo "| compute + push, cache A | $(seconds "$work/scale/pipeline.toml" "$work/cache-a") |"
+  echo "| no-op rerun with the remote set, cache A | $(seconds "$work/scale/pipeline.toml" "$work/cache-a") |"
+  echo "| pull everything, empty cache B | $(seconds "$work/scale/pipeline.toml" "$work/cache-b") |"
+  files=${FILES:-100000}
+  mkdir -p "$work/files"
+  cat > "$work/files/pipeline.toml" <<TOML
+[pipeline]
+remote = "s3://$AWS_BUCKET/$prefix/files"
+
+[stage.files]
+kind = "exec"
+cmd = ["sh", "-c", 'mkdir "\$PIPELINE_OUT/d" && cd "\$PIPELINE_OUT/d" && i=0 && while [ \$i -lt $files ]; do echo \$i > f\$i; i=\$((i + 1)); done']
+outputs = ["d/"]
+TOML
+  echo
+  echo "| one output of $files small files | seconds |"
+  echo "| --- | ---: |"
+  echo "| compute, --no-remote, cache C | $(seconds "$work/files/pipeline.toml" "$work/cache-fc" --no-remote) |"
+  echo "| compute + push, cache A | $(seconds "$work/files/pipeline.toml" "$work/cache-fa") |"
+  echo "| pull, empty cache B | $(seconds "$work/files/pipeline.toml" "$work/cache-fb") |"
   exit 0
 fi
 
