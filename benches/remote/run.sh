@@ -54,18 +54,24 @@ parts() {
   cat "$1"/v1/uploads/*.json 2> /dev/null | grep -o '"etag"' | wc -l
 }
 
-# The big manifest under remote prefix $1, in folder $2.
-big_manifest() {
+# stage_manifest NAME FOLDER SCRIPT OUTPUT: FOLDER/pipeline.toml, one `exec` stage NAME running
+# the shell SCRIPT that writes OUTPUT, with the remote under the prefix NAME.
+stage_manifest() {
   mkdir -p "$2"
   cat > "$2/pipeline.toml" <<TOML
 [pipeline]
 remote = "s3://$AWS_BUCKET/$prefix/$1"
 
-[stage.big]
+[stage.$1]
 kind = "exec"
-cmd = ["sh", "-c", 'head -c ${size_mb}M /dev/urandom > "\$PIPELINE_OUT/blob.bin"']
-outputs = ["blob.bin"]
+cmd = ["sh", "-c", '$3']
+outputs = ["$4"]
 TOML
+}
+
+# The big manifest under remote prefix $1, in folder $2.
+big_manifest() {
+  stage_manifest "$1" "$2" "head -c ${size_mb}M /dev/urandom > \"\$PIPELINE_OUT/blob.bin\"" blob.bin
 }
 
 if [ "$what" = resume ]; then
@@ -113,16 +119,8 @@ TOML
   echo "| no-op rerun with the remote set, cache A | $(seconds "$work/scale/pipeline.toml" "$work/cache-a") |"
   echo "| pull everything, empty cache B | $(seconds "$work/scale/pipeline.toml" "$work/cache-b") |"
   files=${FILES:-100000}
-  mkdir -p "$work/files"
-  cat > "$work/files/pipeline.toml" <<TOML
-[pipeline]
-remote = "s3://$AWS_BUCKET/$prefix/files"
-
-[stage.files]
-kind = "exec"
-cmd = ["sh", "-c", 'mkdir "\$PIPELINE_OUT/d" && cd "\$PIPELINE_OUT/d" && i=0 && while [ \$i -lt $files ]; do echo \$i > f\$i; i=\$((i + 1)); done']
-outputs = ["d/"]
-TOML
+  stage_manifest files "$work/files" "mkdir \"\$PIPELINE_OUT/d\" && cd \"\$PIPELINE_OUT/d\" && \
+i=0 && while [ \$i -lt $files ]; do echo \$i > f\$i; i=\$((i + 1)); done" d/
   echo
   echo "| one output of $files small files | seconds |"
   echo "| --- | ---: |"
