@@ -1,11 +1,13 @@
 //! Multiway self-attention: per-modality q/k/v/out projections and inner sub-LayerNorm,
-//! joint softmax attention over all tokens with the key padding mask.
+//! joint softmax attention over all tokens with the key padding mask: fused ([`crate::flash`])
+//! where the backend has it, decomposed otherwise.
 
 use burn::prelude::*;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{DType, FloatDType};
 
+use crate::flash::registry;
 use crate::multiway::{MultiwayLinear, MultiwayNorm};
 
 /// `self_attn` of an encoder layer.
@@ -23,6 +25,8 @@ pub struct MultiwayAttention<B: Backend> {
     pub inner_attn_ln: MultiwayNorm<B>,
     /// Number of heads.
     pub num_heads: usize,
+    /// Use the backend's fused attention when it has one ([`crate::flash`]; on by default).
+    pub fused: bool,
 }
 
 impl<B: Backend> MultiwayAttention<B> {
@@ -35,6 +39,7 @@ impl<B: Backend> MultiwayAttention<B> {
             out_proj: MultiwayLinear::new(dim, dim, device),
             inner_attn_ln: MultiwayNorm::new(dim, eps, device),
             num_heads,
+            fused: true,
         }
     }
 
@@ -58,17 +63,40 @@ impl<B: Backend> MultiwayAttention<B> {
         let q = heads(self.q_proj.forward_to_compute(x.clone(), split));
         let k = heads(self.k_proj.forward_to_compute(x.clone(), split));
         let v = heads(self.v_proj.forward_to_compute(x, split));
-        let mask = key_padding.reshape([batch, 1, 1, n]);
-        let a = if q.dtype() == x_dtype {
-            let mask = mask.expand([batch, self.num_heads, n, n]);
-            // The default scale is head_dim^-½, the same as scaling q after its bias.
-            attention(q, k, v, Some(mask), None, AttentionModuleOptions::default())
-        } else {
-            attention_f32_softmax(q, k, v, mask, x_dtype)
-        };
+        let a = self.attend(q, k, v, key_padding, x_dtype);
         let a = a.swap_dims(1, 2).reshape([batch, n, dim]).cast(x_dtype);
         let a = self.inner_attn_ln.forward(a, split);
         self.out_proj.forward(a, split)
+    }
+
+    /// Softmax attention of `[B, H, n, d]` q, k, v over the unpadded keys: the backend's fused
+    /// attention when it has one and it is on, else the decomposed one (whose softmax is in
+    /// `softmax_dtype` when the products are in another type).
+    fn attend(
+        &self,
+        q: Tensor<B, 4>,
+        k: Tensor<B, 4>,
+        v: Tensor<B, 4>,
+        key_padding: Tensor<B, 2, Bool>,
+        softmax_dtype: DType,
+    ) -> Tensor<B, 4> {
+        let (q, k, v, key_padding) = if self.fused {
+            match registry::fused(q, k, v, key_padding) {
+                Ok(a) => return a,
+                Err(inputs) => inputs,
+            }
+        } else {
+            (q, k, v, key_padding)
+        };
+        let [batch, heads, n, _] = q.dims();
+        let mask = key_padding.reshape([batch, 1, 1, n]);
+        if q.dtype() == softmax_dtype {
+            let mask = mask.expand([batch, heads, n, n]);
+            // The default scale is head_dim^-½, the same as scaling q after its bias.
+            attention(q, k, v, Some(mask), None, AttentionModuleOptions::default())
+        } else {
+            attention_f32_softmax(q, k, v, mask, softmax_dtype)
+        }
     }
 
     /// Computes the projections and the attention's products in `compute` (`None`: the model's

@@ -39,6 +39,7 @@ pub mod embed;
 pub mod encoder;
 pub mod error;
 pub mod ffn;
+pub mod flash;
 pub mod graph_lock;
 pub mod head;
 pub mod init;

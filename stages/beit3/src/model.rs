@@ -54,6 +54,14 @@ impl<B: Backend> VqaModel<B> {
         }
     }
 
+    /// Uses the backend's fused attention where it has one (`true`, the default) or always the
+    /// decomposed one (`false`, for comparison); see [`crate::flash`].
+    pub fn set_fused_attention(&mut self, fused: bool) {
+        for layer in &mut self.beit3.encoder.layers {
+            layer.self_attn.fused = fused;
+        }
+    }
+
     /// The logits, with the intermediate results.
     ///
     /// # Shapes

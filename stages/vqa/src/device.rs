@@ -140,6 +140,16 @@ fn with_autodiff<B: Backend, J: OnBackend>(
     }
 }
 
+/// The model's attention on GPU backend `B`, with or without autodiff and recomputation, is the
+/// fused one from now on (`beit3::flash`: O(n) memory instead of the n x n scores per layer).
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn register_fused<B: beit3::flash::FlashKernels + beit3::flash::FlashAttention>() {
+    use burn::backend::Autodiff;
+    beit3::flash::register::<B>();
+    beit3::flash::register::<Autodiff<B>>();
+    beit3::flash::register::<Autodiff<B, BalancedCheckpointing>>();
+}
+
 /// On CUDA the parameters stay f32 for both precisions: bf16 is applied by the model to its
 /// products (`Precision::compute_dtype`).
 #[cfg(feature = "cuda")]
@@ -151,6 +161,7 @@ fn cuda<J: OnBackend>(
 ) -> Result<J::Output, StageError> {
     let index = index.unwrap_or_else(|| granted.first().map_or(0, |&g| g as usize));
     let device = burn::backend::cuda::CudaDevice::new(index);
+    register_fused::<burn::backend::Cuda<f32, i32>>();
     Ok(with_autodiff::<burn::backend::Cuda<f32, i32>, J>(
         recompute, device, job,
     ))
@@ -174,6 +185,7 @@ fn cuda<J: OnBackend>(
 #[cfg(feature = "wgpu")]
 fn wgpu<J: OnBackend>(recompute: bool, job: J) -> Result<J::Output, StageError> {
     let device = burn::backend::wgpu::WgpuDevice::default();
+    register_fused::<burn::backend::Wgpu<f32, i32>>();
     Ok(with_autodiff::<burn::backend::Wgpu<f32, i32>, J>(
         recompute, device, job,
     ))
