@@ -15,9 +15,7 @@ use burn::backend::wgpu::WgpuDevice;
 use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
-use common::grads::{
-    GRAD_TOL, assert_gradients, collect_gradients, compare_gradients, fixture_step,
-};
+use common::grads::{GRAD_TOL, collect_gradients, compare_gradients};
 use common::*;
 
 /// `Fusion<CubeBackend<WgpuRuntime>>`: the `fusion` feature is on, as for CUDA.
@@ -57,18 +55,7 @@ fn columns(raw: &Raw, outputs: usize) -> Raw {
 
 #[test]
 fn vqa_fixture_forward_matches_the_reference_on_cubecl() {
-    let device = device();
-    let model = fixture_model::<W>("vqa_tiny", &device);
-    let expected = read("vqa_tiny", "outputs.safetensors");
-    let out = forward_on_inputs(&model, "vqa_tiny", &device);
-    assert_close(
-        "encoder_out",
-        out.encoder_out,
-        &expected["encoder_out"],
-        1e-4,
-    );
-    assert_close("pooled", out.pooled, &expected["pooled"], 1e-4);
-    assert_close("logits", out.logits, &expected["logits"], 1e-4);
+    parity::vqa_forward_matches::<W>(&device());
 }
 
 fn narrowed_logits<Bk: Backend>(outputs: usize, device: &Bk::Device) -> Tensor<Bk, 2> {
@@ -104,19 +91,7 @@ fn choice_and_joint_head_shapes_match_the_reference_on_cubecl() {
 
 #[test]
 fn train_step_losses_and_gradients_match_the_reference_on_cubecl() {
-    let _graphs = beit3::graph_lock::lock_graphs();
-    let device = device();
-    let outputs = read("train_step", "outputs.safetensors");
-    for (loss_name, grads_file) in [
-        ("loss_ce", "grads_ce.safetensors"),
-        ("loss_bce", "grads_bce.safetensors"),
-    ] {
-        let step = fixture_step::<AW>(loss_name, &device);
-        assert_close("logits", step.logits, &outputs["logits"], 1e-4);
-        assert_close(loss_name, step.loss, &outputs[loss_name], 1e-5);
-        let expected = read("train_step", grads_file);
-        assert_gradients(grads_file, &step.model, &step.grads, &expected, GRAD_TOL);
-    }
+    parity::train_step_matches::<AW>(&device());
 }
 
 /// A `choice`-head training step: the fixture's 4 sequences as the 4 options of one question,

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod grads;
+pub mod parity;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
