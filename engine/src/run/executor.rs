@@ -276,7 +276,7 @@ impl<'e, 'p> Scheduler<'e, 'p> {
             };
             let job = self.ready.remove(&index).expect("found above");
             self.reporter.line(&format!("run     {}", self.name(index)));
-            let progress = self.reporter.stage(self.name(index));
+            let progress = self.reporter.stage(self.name(index), &job.key);
             self.in_flight += 1;
             let (context, reporter, sender) = (self.context, self.reporter, sender.clone());
             scope.spawn(move || {

@@ -4,6 +4,7 @@
 
 pub mod executor;
 pub mod job;
+pub mod live;
 pub mod output_check;
 pub mod progress;
 pub mod publish;

@@ -2,19 +2,23 @@
 //! a terminal or `CI` is set, plain lines. The only user of indicatif.
 
 use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipeline_api::Progress;
 
+use crate::cache::ids::StageKey;
 use crate::cache::tiered::{Transfer, TransferWatcher};
+use crate::run::live::{LiveBoard, MetricPoint};
 
 /// How run output is shown.
 pub struct Reporter {
     bars: Option<MultiProgress>,
     /// Print each stage's log lines (plain mode only).
     echo_logs: bool,
+    /// The run's live file, for `pipeline ui`.
+    live: Option<Arc<LiveBoard>>,
 }
 
 impl Reporter {
@@ -25,7 +29,17 @@ impl Reporter {
             || !std::io::stderr().is_terminal();
         let bars = (!plain)
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));
-        Self { bars, echo_logs }
+        Self {
+            bars,
+            echo_logs,
+            live: None,
+        }
+    }
+
+    /// Also shows each running stage, its progress and metrics in the run's live file.
+    pub fn with_live(mut self, board: LiveBoard) -> Self {
+        self.live = Some(Arc::new(board));
+        self
     }
 
     /// A line that stays (above the bars on a terminal).
@@ -39,8 +53,13 @@ impl Reporter {
     }
 
     /// The progress handle of a stage that starts running.
-    pub fn stage(&self, name: &str) -> StageProgress {
-        self.progress(name, false)
+    pub fn stage(&self, name: &str, key: &StageKey) -> StageProgress {
+        let mut progress = self.progress(name, false);
+        if let Some(board) = &self.live {
+            board.started(name, key);
+            progress.live = Some(Arc::clone(board));
+        }
+        progress
     }
 
     /// A bar, or in plain mode a line only every few seconds (none for a short task).
@@ -54,6 +73,7 @@ impl Reporter {
         });
         StageProgress {
             name: name.to_string(),
+            live: None,
             bar,
             echo_logs: self.echo_logs,
             periodic_only,
@@ -208,6 +228,8 @@ struct PlainState {
 /// One stage's progress: a bar, or a plain line every few seconds.
 pub struct StageProgress {
     name: String,
+    /// The run's live file, for a running stage's progress.
+    live: Option<Arc<LiveBoard>>,
     bar: Option<ProgressBar>,
     echo_logs: bool,
     /// Plain lines only every few seconds: not at the start nor at the end.
@@ -219,6 +241,15 @@ impl StageProgress {
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+        if let Some(board) = &self.live {
+            board.ended(&self.name);
+        }
+    }
+
+    fn show_live(&self, change: impl FnOnce(&mut crate::run::live::LiveStage)) {
+        if let Some(board) = &self.live {
+            board.progress(&self.name, change);
         }
     }
 
@@ -275,6 +306,9 @@ impl Progress for StageProgress {
             state.total = total;
             state.unit = unit.to_string();
         });
+        self.show_live(|live| {
+            (live.total, live.unit) = (total, unit.to_string());
+        });
     }
 
     fn set_position(&self, position: u64) {
@@ -282,6 +316,7 @@ impl Progress for StageProgress {
             bar.set_position(position);
         }
         self.plain_update(|state| state.position = position);
+        self.show_live(|live| live.position = position);
     }
 
     fn advance(&self, delta: u64) {
@@ -289,6 +324,7 @@ impl Progress for StageProgress {
             bar.inc(delta);
         }
         self.plain_update(|state| state.position += delta);
+        self.show_live(|live| live.position += delta);
     }
 
     fn message(&self, text: &str) {
@@ -296,6 +332,18 @@ impl Progress for StageProgress {
             Some(bar) => bar.set_message(text.to_string()),
             None if self.echo_logs => eprintln!("  [{}] {text}", self.name),
             None => {}
+        }
+        self.show_live(|live| live.message = text.to_string());
+    }
+
+    fn metric(&self, name: &str, step: u64, value: f64) {
+        if let Some(board) = &self.live {
+            let point = MetricPoint {
+                name: name.to_string(),
+                step,
+                value,
+            };
+            board.metric(&self.name, &point);
         }
     }
 }

@@ -19,6 +19,10 @@ pub trait Progress: Send + Sync {
     fn advance(&self, delta: u64);
     /// A short status line (the last line the stage printed, a metric).
     fn message(&self, text: &str);
+    /// A scalar measured at `step` (a loss, an accuracy), named `chart/series`: the series that
+    /// share the part before `/` are drawn on one chart, live, by `pipeline ui`. Kept with the
+    /// stage's log; nothing is shown by default.
+    fn metric(&self, _name: &str, _step: u64, _value: f64) {}
 }
 
 /// A [`Progress`] that shows nothing (tests, library use).

@@ -13,6 +13,7 @@ use crate::cache::store::{LocalStore, remove_tree};
 use crate::cli::args::{ExecutorKind, RunArgs};
 use crate::registry::Registry;
 use crate::run::executor::{self, Executor, LocalExecutor, RunOptions};
+use crate::run::live::LiveBoard;
 use crate::run::progress::Reporter;
 use crate::run::resources::{Pool, detect_gpus};
 use crate::run::slurm::SlurmExecutor;
@@ -62,7 +63,8 @@ pub fn run(
         selected,
         forced,
     };
-    let reporter = Arc::new(Reporter::detect(true));
+    let board = LiveBoard::open(&session.store, &context.run_id, &session.pipeline_id);
+    let reporter = Arc::new(Reporter::detect(true).with_live(board));
     if let Some(tiered) = &session.tiered {
         tiered.watch(reporter.clone());
     }
