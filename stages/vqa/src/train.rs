@@ -81,6 +81,12 @@ pub struct TrainParams {
     /// instead of keeping them: less memory, more time. For large models at 480 px on one GPU.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recompute_activations: bool,
+    /// The fused attention on `cuda` and `wgpu` (FlashAttention-2 style: the backward pass
+    /// recomputes the attention scores instead of keeping them, so memory grows with the tokens,
+    /// not their square). `false`: Burn's decomposed attention, to compare. The CPU devices always
+    /// use the decomposed one.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub fused_attention: bool,
     /// Training augmentation: `true` (random resized crop, flip, RandAugment), `false`, or a
     /// table `{ crop, flip, randaug }`. Flipping swaps left and right: turn it off when questions ask.
     #[serde(default = "default_augment")]
@@ -151,6 +157,12 @@ fn default_batch() -> usize {
 }
 fn one() -> usize {
     1
+}
+fn yes() -> bool {
+    true
+}
+fn is_yes(value: &bool) -> bool {
+    *value
 }
 pub(crate) fn is_one(value: &usize) -> bool {
     *value == 1
@@ -282,5 +294,26 @@ impl Stage for Train {
         };
         let gpus = ctx.gpus.to_vec();
         dispatch(compute, &gpus, job.bind(ctx))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fused_attention_is_on_unless_turned_off_and_only_off_enters_the_key() {
+        let base = "model = \"base\"\nimage_size = 480\nhead = \"choice\"\n";
+        let on: TrainParams = toml::from_str(base).unwrap();
+        assert!(on.fused_attention);
+        // Keys of existing manifests stay as they were.
+        let json = serde_json::to_value(&on).unwrap();
+        assert!(json.get("fused_attention").is_none(), "{json}");
+        let off: TrainParams = toml::from_str(&format!("{base}fused_attention = false\n")).unwrap();
+        assert!(!off.fused_attention);
+        assert_eq!(
+            serde_json::to_value(&off).unwrap()["fused_attention"],
+            false
+        );
     }
 }

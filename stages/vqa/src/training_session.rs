@@ -117,6 +117,7 @@ impl<B: AutodiffBackend> Session<B> {
             None => {}
         }
         model.set_compute(p.precision.compute_dtype());
+        model.set_fused_attention(p.fused_attention);
         let schedule = job.schedule();
         Ok(Self {
             device,
