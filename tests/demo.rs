@@ -5,25 +5,7 @@
 
 mod common;
 
-use common::Project;
-
-/// `pipelines/demo.toml` with the project root at the manifest's folder and a smaller workload.
-fn reduced_demo() -> String {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/demo.toml"))
-        .unwrap();
-    let edits = [
-        ("root = \"..\"", "root = \".\""),
-        ("images = 600", "images = 300"),
-        ("epochs = 8", "epochs = 5"),
-        ("epochs = 4", "epochs = 1"),
-    ];
-    let mut text = text;
-    for (from, to) in edits {
-        assert!(text.contains(from), "demo.toml has no `{from}`");
-        text = text.replace(from, to);
-    }
-    text
-}
+use common::{Project, reduced_demo};
 
 const THIRD_MEMBER: &str = r#"
 [stage.train_choice2]

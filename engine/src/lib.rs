@@ -15,5 +15,6 @@ pub mod registry;
 pub(crate) mod run;
 #[cfg(test)]
 mod testing;
+pub(crate) mod ui;
 
 pub use cli::program;

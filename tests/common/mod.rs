@@ -1,6 +1,8 @@
 //! A throwaway project with a manifest and its own cache, driven through the real binary.
 #![allow(dead_code)]
 
+pub mod web;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -169,4 +171,22 @@ pub fn diamond() -> String {
         "cat \"$PIPELINE_INPUT_L\" \"$PIPELINE_INPUT_R\" > \"$PIPELINE_OUT/out.txt\"",
     );
     manifest
+}
+
+/// `pipelines/demo.toml` with the project root at the manifest's folder and a smaller workload.
+pub fn reduced_demo() -> String {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/demo.toml"))
+        .unwrap();
+    let edits = [
+        ("root = \"..\"", "root = \".\""),
+        ("images = 600", "images = 300"),
+        ("epochs = 8", "epochs = 5"),
+        ("epochs = 4", "epochs = 1"),
+    ];
+    let mut text = text;
+    for (from, to) in edits {
+        assert!(text.contains(from), "demo.toml has no `{from}`");
+        text = text.replace(from, to);
+    }
+    text
 }

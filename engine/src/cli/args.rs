@@ -42,6 +42,9 @@ pub enum Command {
     Cache(CacheCommand),
     /// Print the content digest of files or folders (the digest cache keys use).
     Hash(HashArgs),
+    /// Serve a live, read-only web view of a pipeline: its graph, statuses, logs, outputs,
+    /// training curves and run history (on 127.0.0.1 unless --bind says otherwise).
+    Ui(UiArgs),
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +188,19 @@ pub enum CacheCommand {
         #[arg(long)]
         repair: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// The manifest (default: pipeline.toml, else the only manifest in pipelines/).
+    pub manifest: Option<PathBuf>,
+    /// The port (0: any free one; the address is printed).
+    #[arg(long, default_value_t = 8484)]
+    pub port: u16,
+    /// The address to listen on. Anything but a loopback address lets others on the network read
+    /// the pipeline's files.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
 }
 
 #[derive(Debug, Args)]

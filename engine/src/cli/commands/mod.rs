@@ -5,6 +5,7 @@ mod inspect;
 mod params_doc;
 mod run;
 mod transfer;
+mod ui;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,7 @@ pub fn dispatch(cli: Cli, registry: &Registry, cancel: CancelToken) -> Result<Ex
         Command::Log(args) => inspect::log(&args, cache_flag, registry),
         Command::Cache(command) => cache::cache(command, cache_flag, registry),
         Command::Hash(args) => inspect::hash(&args, cache_flag),
+        Command::Ui(args) => ui::ui(&args, cache_flag, registry, &cancel),
     }
 }
 
@@ -89,16 +91,29 @@ impl Session {
         cache_flag: Option<&Path>,
         registry: &Registry,
     ) -> Result<Session, CliError> {
+        Self::open_with(manifest, cache_flag, registry, |store| {
+            Arc::new(StatCache::load(
+                store.stat_file(),
+                vec![store.objects_dir()],
+            ))
+        })
+    }
+
+    /// As [`Session::open`], with the stat snapshot `stat_cache` gives for the store (one kept in
+    /// memory across sessions, say).
+    pub fn open_with(
+        manifest: &Path,
+        cache_flag: Option<&Path>,
+        registry: &Registry,
+        stat_cache: impl FnOnce(&LocalStore) -> Arc<StatCache>,
+    ) -> Result<Session, CliError> {
         let plan = Plan::load(manifest, registry)?;
         let cache_dir = cache_dir(cache_flag, plan.configured_cache.as_deref(), &plan.root);
         let store = LocalStore::open(&cache_dir).map_err(CliError::io(format!(
             "opening the cache {}",
             cache_dir.display()
         )))?;
-        let stat_cache = Arc::new(StatCache::load(
-            store.stat_file(),
-            vec![store.objects_dir()],
-        ));
+        let stat_cache = stat_cache(&store);
         let pipeline_id = pipeline_id(manifest, &plan.root);
         Ok(Session {
             plan,
