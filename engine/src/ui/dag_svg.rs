@@ -231,23 +231,9 @@ mod tests {
     use crate::ui::view::Shown;
 
     fn stage(name: &str, upstream: Vec<usize>, shown: Shown) -> StageView {
-        StageView {
-            name: name.to_string(),
-            kind: "exec",
-            desc: None,
-            shown,
-            described: shown.word().to_string(),
-            reasons: Vec::new(),
-            key: None,
-            manifest: None,
-            upstream,
-            output: None,
-            running: None,
-            last: None,
-            log: None,
-            metrics: None,
-            pictures_in: None,
-        }
+        let mut stage = StageView::new(name, "exec", upstream);
+        stage.shown = shown;
+        stage
     }
 
     #[test]

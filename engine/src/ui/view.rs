@@ -211,6 +211,27 @@ impl View {
 }
 
 impl StageView {
+    /// A stage of kind `kind` reading the stages `upstream`, stale, with nothing known of it.
+    pub fn new(name: &str, kind: &'static str, upstream: Vec<usize>) -> StageView {
+        StageView {
+            name: name.to_string(),
+            kind,
+            desc: None,
+            shown: Shown::Stale,
+            described: "stale".to_string(),
+            reasons: Vec::new(),
+            key: None,
+            manifest: None,
+            upstream,
+            output: None,
+            running: None,
+            last: None,
+            log: None,
+            metrics: None,
+            pictures_in: None,
+        }
+    }
+
     /// What `status` found, and where the stage's output, log and metrics are.
     fn fill(
         &mut self,
@@ -267,23 +288,9 @@ fn mark_running(stages: &mut [StageView], run: &LiveRun, session: &Session) {
 /// A stage before its status is known: stale, with no key.
 fn bare_stage(plan: &Plan, index: usize) -> StageView {
     let stage = &plan.stages[index];
-    StageView {
-        name: stage.name.clone(),
-        kind: stage.kind,
-        desc: stage.desc.clone(),
-        shown: Shown::Stale,
-        described: "stale".to_string(),
-        reasons: Vec::new(),
-        key: None,
-        manifest: None,
-        upstream: plan.graph.upstream(index),
-        output: None,
-        running: None,
-        last: None,
-        log: None,
-        metrics: None,
-        pictures_in: None,
-    }
+    let mut view = StageView::new(&stage.name, stage.kind, plan.graph.upstream(index));
+    view.desc = stage.desc.clone();
+    view
 }
 
 /// The colour of a stage that is not running now.
