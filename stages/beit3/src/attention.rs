@@ -63,40 +63,10 @@ impl<B: Backend> MultiwayAttention<B> {
         let q = heads(self.q_proj.forward_to_compute(x.clone(), split));
         let k = heads(self.k_proj.forward_to_compute(x.clone(), split));
         let v = heads(self.v_proj.forward_to_compute(x, split));
-        let a = self.attend(q, k, v, key_padding, x_dtype);
+        let a = softmax_attention(q, k, v, key_padding, x_dtype, self.fused);
         let a = a.swap_dims(1, 2).reshape([batch, n, dim]).cast(x_dtype);
         let a = self.inner_attn_ln.forward(a, split);
         self.out_proj.forward(a, split)
-    }
-
-    /// Softmax attention of `[B, H, n, d]` q, k, v over the unpadded keys: the backend's fused
-    /// attention when it has one and it is on, else the decomposed one (whose softmax is in
-    /// `softmax_dtype` when the products are in another type).
-    fn attend(
-        &self,
-        q: Tensor<B, 4>,
-        k: Tensor<B, 4>,
-        v: Tensor<B, 4>,
-        key_padding: Tensor<B, 2, Bool>,
-        softmax_dtype: DType,
-    ) -> Tensor<B, 4> {
-        let (q, k, v, key_padding) = if self.fused {
-            match registry::fused(q, k, v, key_padding) {
-                Ok(a) => return a,
-                Err(inputs) => inputs,
-            }
-        } else {
-            (q, k, v, key_padding)
-        };
-        let [batch, heads, n, _] = q.dims();
-        let mask = key_padding.reshape([batch, 1, 1, n]);
-        if q.dtype() == softmax_dtype {
-            let mask = mask.expand([batch, heads, n, n]);
-            // The default scale is head_dim^-½, the same as scaling q after its bias.
-            attention(q, k, v, Some(mask), None, AttentionModuleOptions::default())
-        } else {
-            attention_f32_softmax(q, k, v, mask, softmax_dtype)
-        }
     }
 
     /// Computes the projections and the attention's products in `compute` (`None`: the model's
@@ -111,6 +81,37 @@ impl<B: Backend> MultiwayAttention<B> {
         ] {
             proj.compute = compute;
         }
+    }
+}
+
+/// Softmax attention of `[B, H, n, d]` q, k, v over the unpadded keys (`key_padding` `[B, n]`,
+/// `true` = padding), what each layer runs: the backend's fused attention when `fused` and the
+/// backend has one ([`crate::flash`]), else the decomposed one (whose softmax is in
+/// `softmax_dtype` when the products are in another type).
+pub fn softmax_attention<B: Backend>(
+    q: Tensor<B, 4>,
+    k: Tensor<B, 4>,
+    v: Tensor<B, 4>,
+    key_padding: Tensor<B, 2, Bool>,
+    softmax_dtype: DType,
+    fused: bool,
+) -> Tensor<B, 4> {
+    let (q, k, v, key_padding) = if fused {
+        match registry::fused(q, k, v, key_padding) {
+            Ok(a) => return a,
+            Err(inputs) => inputs,
+        }
+    } else {
+        (q, k, v, key_padding)
+    };
+    let [batch, heads, n, _] = q.dims();
+    let mask = key_padding.reshape([batch, 1, 1, n]);
+    if q.dtype() == softmax_dtype {
+        let mask = mask.expand([batch, heads, n, n]);
+        // The default scale is head_dim^-½, the same as scaling q after its bias.
+        attention(q, k, v, Some(mask), None, AttentionModuleOptions::default())
+    } else {
+        attention_f32_softmax(q, k, v, mask, softmax_dtype)
     }
 }
 

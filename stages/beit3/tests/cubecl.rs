@@ -3,6 +3,11 @@
 //! machinery behind the CUDA backend (the same fusion, autotune and generated kernels), with
 //! another kernel compiler at the end (WGSL for Vulkan instead of CUDA C++ for NVRTC).
 //!
+//! With the `flash` feature, the backend's fused attention (src/flash) is registered, as the
+//! trainer registers it on `wgpu` and `cuda`, and the fixtures are checked with it and with Burn's
+//! decomposed attention (`set_fused_attention`); the head-shape tests run with it, as training
+//! does.
+//!
 //! Needs a Vulkan device: `apt-get install mesa-vulkan-drivers libvulkan1` (.ci/run does).
 //! `CUBECL_WGPU_DEFAULT_DEVICE` picks another adapter (e.g. `DiscreteGpu(0)`).
 
@@ -22,7 +27,16 @@ use common::*;
 type W = burn::backend::Wgpu<f32, i32>;
 type AW = Autodiff<W>;
 
+/// The device, with the fused attention registered for `W` and `AW` (once per process).
 fn device() -> WgpuDevice {
+    #[cfg(feature = "flash")]
+    {
+        static REGISTERED: std::sync::Once = std::sync::Once::new();
+        REGISTERED.call_once(|| {
+            beit3::flash::register::<W>();
+            beit3::flash::register::<AW>();
+        });
+    }
     WgpuDevice::DefaultDevice
 }
 
@@ -55,7 +69,28 @@ fn columns(raw: &Raw, outputs: usize) -> Raw {
 
 #[test]
 fn vqa_fixture_forward_matches_the_reference_on_cubecl() {
-    parity::vqa_forward_matches::<W>(&device());
+    parity::vqa_forward_matches::<W>(Attention::Decomposed, &device());
+}
+
+#[test]
+fn train_step_losses_and_gradients_match_the_reference_on_cubecl() {
+    parity::train_step_matches::<AW>(Attention::Decomposed, &device());
+}
+
+/// The whole model with the fused attention: the VQA forward and the training step (losses and
+/// every gradient) hold as with the decomposed one.
+#[cfg(feature = "flash")]
+#[test]
+fn the_reference_fixtures_hold_with_the_fused_attention() {
+    let probe = Tensor::<W, 4>::zeros([1, 1, 1, 8], &device());
+    let pad = Tensor::<W, 2, Bool>::from_data([[false]], &device());
+    let fused = beit3::flash::registry::fused(probe.clone(), probe.clone(), probe, pad);
+    assert!(
+        fused.is_ok(),
+        "the fused attention is registered for the backend"
+    );
+    parity::vqa_forward_matches::<W>(Attention::Fused, &device());
+    parity::train_step_matches::<AW>(Attention::Fused, &device());
 }
 
 fn narrowed_logits<Bk: Backend>(outputs: usize, device: &Bk::Device) -> Tensor<Bk, 2> {
@@ -87,11 +122,6 @@ fn choice_and_joint_head_shapes_match_the_reference_on_cubecl() {
             1e-4,
         );
     }
-}
-
-#[test]
-fn train_step_losses_and_gradients_match_the_reference_on_cubecl() {
-    parity::train_step_matches::<AW>(&device());
 }
 
 /// A `choice`-head training step: the fixture's 4 sequences as the 4 options of one question,

@@ -8,7 +8,8 @@ use common::*;
 type AB = Autodiff<B>;
 
 fn check(loss_name: &str, grads_file: &str) {
-    parity::train_step_loss_matches::<AB>(loss_name, grads_file, &Default::default());
+    let device = Default::default();
+    parity::train_step_loss_matches::<AB>(loss_name, grads_file, Attention::Decomposed, &device);
 }
 
 #[test]

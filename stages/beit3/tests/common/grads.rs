@@ -206,8 +206,13 @@ pub struct FixtureStep<AB: AutodiffBackend> {
     pub grads: AB::Gradients,
 }
 
-pub fn fixture_step<AB: AutodiffBackend>(loss_name: &str, device: &AB::Device) -> FixtureStep<AB> {
-    let model = super::fixture_model::<AB>("train_step", device);
+pub fn fixture_step<AB: AutodiffBackend>(
+    loss_name: &str,
+    attention: super::Attention,
+    device: &AB::Device,
+) -> FixtureStep<AB> {
+    let mut model = super::fixture_model::<AB>("train_step", device);
+    model.set_fused_attention(attention == super::Attention::Fused);
     let inputs = super::read("train_step", "inputs.safetensors");
     let logits = model.forward(
         super::float(&inputs["image"], device),

@@ -14,6 +14,14 @@ use safetensors::{Dtype, SafeTensors};
 
 pub type B = NdArray<f32>;
 
+/// Which attention a fixture model runs: the backend's fused one where it has one registered
+/// (`beit3::flash`), or Burn's decomposed one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Attention {
+    Fused,
+    Decomposed,
+}
+
 /// A tensor read from a fixture: shape and values (ints and bytes are kept as i64).
 pub struct Raw {
     pub shape: Vec<usize>,

@@ -1,15 +1,16 @@
 //! The reference fixtures through a whole model on any backend: the VQA forward and the training
-//! step's losses and gradients (shared by tests/cubecl.rs and tests/flash_model.rs).
+//! step's losses and gradients (shared by tests/cubecl.rs and tests/train_step.rs).
 
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::grads::{GRAD_TOL, assert_gradients, fixture_step};
-use super::{assert_close, fixture_model, forward_on_inputs, read};
+use super::{Attention, assert_close, fixture_model, forward_on_inputs, read};
 
 /// `vqa_tiny`'s encoder output, pooled output and logits within 1e-4 of the reference.
-pub fn vqa_forward_matches<Bk: Backend>(device: &Bk::Device) {
-    let model = fixture_model::<Bk>("vqa_tiny", device);
+pub fn vqa_forward_matches<Bk: Backend>(attention: Attention, device: &Bk::Device) {
+    let mut model = fixture_model::<Bk>("vqa_tiny", device);
+    model.set_fused_attention(attention == Attention::Fused);
     let expected = read("vqa_tiny", "outputs.safetensors");
     let out = forward_on_inputs(&model, "vqa_tiny", device);
     assert_close(
@@ -27,11 +28,12 @@ pub fn vqa_forward_matches<Bk: Backend>(device: &Bk::Device) {
 pub fn train_step_loss_matches<AB: AutodiffBackend>(
     loss_name: &str,
     grads_file: &str,
+    attention: Attention,
     device: &AB::Device,
 ) {
     let _graphs = beit3::graph_lock::lock_graphs();
     let outputs = read("train_step", "outputs.safetensors");
-    let step = fixture_step::<AB>(loss_name, device);
+    let step = fixture_step::<AB>(loss_name, attention, device);
     assert_close("logits", step.logits, &outputs["logits"], 1e-4);
     assert_close(loss_name, step.loss, &outputs[loss_name], 1e-5);
     let expected = read("train_step", grads_file);
@@ -39,11 +41,11 @@ pub fn train_step_loss_matches<AB: AutodiffBackend>(
 }
 
 /// [`train_step_loss_matches`] for both losses (cross-entropy and VQA's BCE).
-pub fn train_step_matches<AB: AutodiffBackend>(device: &AB::Device) {
+pub fn train_step_matches<AB: AutodiffBackend>(attention: Attention, device: &AB::Device) {
     for (loss_name, grads_file) in [
         ("loss_ce", "grads_ce.safetensors"),
         ("loss_bce", "grads_bce.safetensors"),
     ] {
-        train_step_loss_matches::<AB>(loss_name, grads_file, device);
+        train_step_loss_matches::<AB>(loss_name, grads_file, attention, device);
     }
 }

@@ -3,9 +3,11 @@
 //! with Burn's decomposed one, one after the other in one process, on random inputs.
 //!
 //! ```text
-//! cargo run --release -p beit3 --features flash --example attention_memory -- \
+//! cargo bench -p beit3 --features flash --bench attention_memory -- \
 //!     BATCH EMBED DEPTH HEADS IMAGE TEXT_LEN
 //! ```
+//! (A bench target, not an example, so that `cargo test` does not build it: it instantiates the
+//! whole model on the WebGPU backend, a minute and more of compilation.)
 //! BEiT-3 large's real shapes at depth 2: `1 1024 2 16 480 64` (965 tokens). Prints, for each
 //! attention, the bytes CubeCL's memory pools hold after the step (`bytes_reserved`: the pools
 //! grow to the step's peak and are released only by the cleanup before the next step) and those
@@ -84,8 +86,10 @@ fn step(
 }
 
 fn main() {
+    // `cargo bench` adds `--bench`.
     let args: Vec<usize> = std::env::args()
         .skip(1)
+        .filter(|a| !a.starts_with("--"))
         .map(|a| a.parse().expect("a number"))
         .collect();
     let config = config(&args);
