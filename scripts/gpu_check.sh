@@ -10,7 +10,7 @@
 #
 # Prepare on the build machine (no toolkit needed; CUDA 13.0 driver on the GPU host):
 #   CUDARC_CUDA_VERSION=13000 cargo build --release --locked -p pipeline -p pipeline-stages-vqa \
-#     --features pipeline/cuda,pipeline-stages-vqa/cuda --bin pipeline --example train_bench --example device_parity
+#     --features pipeline/cuda,pipeline-stages-vqa/cuda --bin pipeline --example train_bench --example device_parity --example attention_bench
 #   bash scripts/gpu_pack.sh            # binaries and torchscale into .gpu/ (git-ignored)
 # then on the GPU host, from the repository root:
 #   bash scripts/gpu_check.sh           # results in $OUT (default .gpu/out): results.txt, logs
@@ -30,9 +30,7 @@ DEADLINE="${DEADLINE:-470}"
 GPU="${GPU:-cuda}"
 source scripts/gpu_lib.sh
 
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-record "date=$(date -u +%FT%TZ) gpu=$(head -1 "$OUT/gpu.txt")"
-"$PY" -c 'import torch, torchscale; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1 | tee -a "$RESULTS"
+header
 
 if [[ $SKIP != *" 1 "* ]]; then
   for precision in f32 bf16; do

@@ -8,7 +8,7 @@ RESULTS="$OUT/results.txt"
 : > "$RESULTS"
 # Unpacks with Python's lzma when the host has no xz.
 unxz_to() { "$PY" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; }
-for f in .gpu/pipeline.xz .gpu/train_bench.xz .gpu/device_parity.xz; do
+for f in .gpu/pipeline.xz .gpu/train_bench.xz .gpu/device_parity.xz .gpu/attention_bench.xz; do
   [ -e "$f" ] && unxz_to "$f" ".gpu/bin/$(basename "$f" .xz)"
 done
 chmod +x .gpu/bin/* 2>/dev/null
@@ -43,7 +43,7 @@ measure() {
   local rc=$?
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
   local peak; peak=$(sort -n "$OUT/mem.$label" | tail -1)
-  local last; last=$(grep -E 'questions_per_s|max_abs_diff' "$OUT/log.$label" | tail -1)
+  local last; last=$(grep -E 'questions_per_s|max_abs_diff|layer_ms' "$OUT/log.$label" | tail -1)
   if [ $rc -ne 0 ]; then
     local why; why=$(grep -m1 -A1 'panicked at' "$OUT/log.$label" | tail -1)
     [ -n "$why" ] || why=$(grep -v '^\s*$' "$OUT/log.$label" | tail -1)
@@ -52,3 +52,40 @@ measure() {
   record "$label wall_s=$((SECONDS - started)) $last peak_used_mib=$((peak - idle))"
 }
 
+
+# Points CubeCL's compilation and autotune caches into $OUT/cubecl (brought back with the results),
+# starting from the autotune results kept in scripts/autotune/<GPU name>/ if any, and logs what it
+# compiles and tunes to stderr. CubeCL finds cubecl.toml by walking up from the working directory
+# (a malformed file panics); remove it at the end (`rm -f cubecl.toml`).
+cubecl_cache() { # GPU_NAME
+  CACHE="$(cd "$OUT" && pwd)/cubecl"
+  local kept; kept="scripts/autotune/$(echo "$1" | tr -c 'A-Za-z0-9.\n-' '_')"
+  mkdir -p "$CACHE/autotune"
+  [ -d "$kept" ] && cp -r "$kept/." "$CACHE/autotune/" && record "autotune results from $kept"
+  cat > cubecl.toml <<TOML
+[compilation]
+cache = { file = "$CACHE/compilation" }
+logger = { level = "basic", stderr = true }
+[autotune]
+cache = { file = "$CACHE/autotune" }
+logger = { level = "minimal", stderr = true }
+TOML
+}
+
+# Appends to the last result line what a Burn run's log says: kernels compiled, keys tuned, the
+# first and the last step's seconds.
+counts() { # LABEL
+  local log="$OUT/log.$1"
+  record "  $1: kernels_compiled=$(grep -c '\[Compiling kernel\]' "$log") keys_tuned=$(grep -c 'Fastest result' "$log")" \
+    "first_step_s=$(sed -n 's/^step=1 seconds=\([0-9.]*\).*/\1/p' "$log")" \
+    "last_step_s=$(sed -n 's/^step=[0-9]* seconds=\([0-9.]*\).*/\1/p' "$log" | tail -1)"
+}
+
+# Records the date, the GPU (name, driver, memory; also in $OUT/gpu.txt) and PyTorch's version,
+# and sets `gpu` to the GPU's name.
+header() {
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader -i 0 | tee "$OUT/gpu.txt"
+  gpu=$(cut -d, -f1 "$OUT/gpu.txt")
+  record "date=$(date -u +%FT%TZ) gpu=$(head -1 "$OUT/gpu.txt")"
+  "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1 | tee -a "$RESULTS"
+}

@@ -31,31 +31,8 @@ GPU="${GPU:-cuda}"
 BURN_LIMIT="${BURN_LIMIT:-170}"
 source scripts/gpu_lib.sh
 
-gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader -i 0 | head -1)
-record "date=$(date -u +%FT%TZ) gpu=$gpu"
-"$PY" -c 'import torch, torchscale; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1 | tee -a "$RESULTS"
-CACHE="$(cd "$OUT" && pwd)/cubecl"
-kept="scripts/autotune/$(echo "$gpu" | tr -c 'A-Za-z0-9.\n-' '_')"
-mkdir -p "$CACHE/autotune"
-[ -d "$kept" ] && cp -r "$kept/." "$CACHE/autotune/" && record "autotune results from $kept"
-# CubeCL finds cubecl.toml by walking up from the working directory (a malformed file panics).
-cat > cubecl.toml <<TOML
-[compilation]
-cache = { file = "$CACHE/compilation" }
-logger = { level = "basic", stderr = true }
-[autotune]
-cache = { file = "$CACHE/autotune" }
-logger = { level = "minimal", stderr = true }
-TOML
-
-# Appends to the last result line what a Burn run's log says: kernels compiled, keys tuned, the
-# first and the last step's seconds.
-counts() { # LABEL
-  local log="$OUT/log.$1"
-  record "  $1: kernels_compiled=$(grep -c '\[Compiling kernel\]' "$log") keys_tuned=$(grep -c 'Fastest result' "$log")" \
-    "first_step_s=$(sed -n 's/^step=1 seconds=\([0-9.]*\).*/\1/p' "$log")" \
-    "last_step_s=$(sed -n 's/^step=[0-9]* seconds=\([0-9.]*\).*/\1/p' "$log" | tail -1)"
-}
+header
+cubecl_cache "$gpu"
 
 DEVICE=$GPU PRECISION=f32 TOL=1e-2 measure parity_f32 90 .gpu/bin/device_parity
 DEVICE=$GPU PRECISION=bf16 TOL=1 measure parity_bf16 60 .gpu/bin/device_parity

@@ -13,7 +13,8 @@
 //! (recompute activations), `MODE` (`train`, `predict`), `VOCAB` (text vocabulary, 2000; the
 //! official models have 64010), `RAYON_NUM_THREADS` (CPU threads), `CPU_BACKEND` (`ndarray`,
 //! `flex`: Burn's CPU backend for `DEVICE=cpu`; unset, the stage's own, `device::CpuBackend`;
-//! set, any `PRECISION` is run on it, bf16 included).
+//! set, any `PRECISION` is run on it, bf16 included), `FUSED` (`1`, the default: the fused
+//! attention where the device has it, as the train stage runs; `0`: Burn's decomposed one).
 
 use std::time::Instant;
 
@@ -36,6 +37,7 @@ struct Shape {
     predict: bool,
     precision: Precision,
     head: Head,
+    fused: bool,
     steps: usize,
     batch: usize,
     dims: CustomDims,
@@ -69,10 +71,16 @@ fn parse_args() -> Shape {
         other => panic!("PRECISION is f32 or bf16, not {other}"),
     };
     let vocab_size = env("VOCAB", "2000").parse().expect("VOCAB is a number");
+    let fused = match env("FUSED", "1").as_str() {
+        "1" => true,
+        "0" => false,
+        other => panic!("FUSED is 1 or 0, not {other}"),
+    };
     Shape {
         predict,
         precision,
         head,
+        fused,
         steps: n(1),
         batch: n(2),
         dims: CustomDims {
@@ -163,6 +171,7 @@ impl OnBackend for Bench<'_> {
         .expect("a valid model configuration");
         let mut model = VqaModel::<B>::new(&config, &device).expect("model");
         model.set_compute(shape.precision.compute_dtype());
+        model.set_fused_attention(shape.fused);
         if shape.predict {
             predict(shape, model.valid(), &device)
         } else {
