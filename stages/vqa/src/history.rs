@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use pipeline_api::StageError;
+use pipeline_api::{Progress, StageError};
 use pipeline_formats::json::write_json;
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +67,44 @@ pub const STEPS_CSV: &str = "steps.csv";
 pub const EPOCHS_CSV: &str = "epochs.csv";
 pub const METRICS_JSON: &str = "metrics.json";
 
+impl StepRecord {
+    /// Reports the step's loss and accuracy as metrics (what `pipeline ui` charts).
+    pub fn report(&self, progress: &dyn Progress) {
+        progress.metric("loss/train", self.step as u64, self.loss);
+        progress.metric("accuracy/train", self.step as u64, self.accuracy);
+    }
+}
+
+impl EpochRecord {
+    /// Reports the epoch's validation loss and accuracy, if it was validated, as metrics at
+    /// `step`, the optimizer steps taken by its end.
+    pub fn report(&self, step: u64, progress: &dyn Progress) {
+        if let (Some(loss), Some(accuracy)) = (self.val_loss, self.val_accuracy) {
+            progress.metric("loss/validation", step, loss);
+            progress.metric("accuracy/validation", step, accuracy);
+        }
+    }
+}
+
 impl History {
+    /// Reports every step and epoch so far as metrics: a resumed run starts its metrics with the
+    /// training it continues, as its curves do.
+    pub fn report(&self, progress: &dyn Progress) {
+        for step in &self.steps {
+            step.report(progress);
+        }
+        for epoch in &self.epochs {
+            let last_step = self
+                .steps
+                .iter()
+                .filter(|s| s.epoch == epoch.epoch)
+                .map(|s| s.step)
+                .max()
+                .unwrap_or(0);
+            epoch.report(last_step as u64, progress);
+        }
+    }
+
     /// The epoch with the best validation accuracy (the last on ties), if any was validated.
     pub fn best_epoch(&self) -> Option<&EpochRecord> {
         self.epochs

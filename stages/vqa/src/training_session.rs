@@ -112,6 +112,7 @@ impl<B: AutodiffBackend> Session<B> {
                     path.display()
                 ));
                 state = saved;
+                state.history.report(ctx.progress);
             }
             Some(_) => checkpoint::remove_all(ctx.out_dir)?,
             None => {}
@@ -185,11 +186,7 @@ impl<B: AutodiffBackend> Session<B> {
             samples_per_s: run.tally.samples as f64 / seconds,
         };
         ctx.log_line(&record.line(p.epochs));
-        if let (Some(loss), Some(accuracy)) = (record.val_loss, record.val_accuracy) {
-            let step = self.state.updates as u64;
-            ctx.progress.metric("loss/validation", step, loss);
-            ctx.progress.metric("accuracy/validation", step, accuracy);
-        }
+        record.report(self.state.updates as u64, ctx.progress);
         self.state.history.epochs.push(record);
         self.state.epoch = epoch + 1;
         self.after_epoch(job, ctx)
@@ -235,10 +232,7 @@ impl<B: AutodiffBackend> Session<B> {
     ) -> Result<(), StageError> {
         let steps = run.stats.read(&mut run.tally)?;
         for step in &steps {
-            ctx.progress
-                .metric("loss/train", step.step as u64, step.loss);
-            ctx.progress
-                .metric("accuracy/train", step.step as u64, step.accuracy);
+            step.report(ctx.progress);
         }
         self.state.history.steps.extend(steps);
         let rate = run.tally.samples as f64 / started.elapsed().as_secs_f64();

@@ -98,6 +98,28 @@ impl Progress for CancelAt {
     }
 }
 
+/// Keeps the metric points a stage reports (name, step, value).
+#[derive(Default)]
+struct Metrics(Mutex<Vec<(String, u64, f64)>>);
+
+impl Progress for Metrics {
+    fn start(&self, _total: u64, _unit: &str) {}
+    fn set_position(&self, _position: u64) {}
+    fn advance(&self, _delta: u64) {}
+    fn message(&self, _text: &str) {}
+    fn metric(&self, name: &str, step: u64, value: f64) {
+        self.0.lock().unwrap().push((name.to_string(), step, value));
+    }
+}
+
+impl Metrics {
+    /// The steps at which `name` was reported, in order.
+    fn steps(&self, name: &str) -> Vec<u64> {
+        let points = self.0.lock().unwrap();
+        points.iter().filter(|p| p.0 == name).map(|p| p.1).collect()
+    }
+}
+
 fn train(f: &Fixture, params: &str, out: &Path) -> String {
     let inputs = [("data", f.data.as_path()), ("images", f.images.as_path())];
     run_in(
@@ -187,8 +209,25 @@ fn a_killed_run_resumes_from_its_last_checkpoint() {
     let first = epochs(out.path());
     assert_eq!(first.len(), 1);
 
-    let log = train(&f, TRAIN, out.path());
+    let metrics = Metrics::default();
+    let log = run_in(
+        "train",
+        TRAIN,
+        &inputs,
+        out.path(),
+        &metrics,
+        &CancelToken::new(),
+    )
+    .unwrap();
     assert!(log.contains("resuming after epoch 1"), "{log}");
+    // Its metrics (what `pipeline ui` charts) hold the whole training, the resumed epoch's too.
+    assert_eq!(metrics.steps("loss/train"), (1..=30).collect::<Vec<_>>());
+    assert_eq!(
+        metrics.steps("accuracy/train"),
+        (1..=30).collect::<Vec<_>>()
+    );
+    assert_eq!(metrics.steps("accuracy/validation"), [6, 12, 18, 24, 30]);
+    assert_eq!(metrics.steps("loss/validation"), [6, 12, 18, 24, 30]);
     assert!(
         !log.contains("epoch 1/5:"),
         "epoch 1 is not trained again: {log}"
