@@ -52,7 +52,6 @@ measure() {
   record "$label wall_s=$((SECONDS - started)) $last peak_used_mib=$((peak - idle))"
 }
 
-
 # Points CubeCL's compilation and autotune caches into $OUT/cubecl (brought back with the results),
 # starting from the autotune results kept in scripts/autotune/<GPU name>/ if any, and logs what it
 # compiles and tunes to stderr. CubeCL finds cubecl.toml by walking up from the working directory
@@ -81,11 +80,13 @@ counts() { # LABEL
     "last_step_s=$(sed -n 's/^step=[0-9]* seconds=\([0-9.]*\).*/\1/p' "$log" | tail -1)"
 }
 
-# Records the date, the GPU (name, driver, memory; also in $OUT/gpu.txt) and PyTorch's version,
-# and sets `gpu` to the GPU's name.
+# Records the date, the GPU (name, driver, memory; also in $OUT/gpu.txt), PyTorch's version and
+# whether torchscale (the reference model, packed by gpu_pack.sh) imports, and sets `gpu` to the
+# GPU's name.
 header() {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader -i 0 | tee "$OUT/gpu.txt"
   gpu=$(cut -d, -f1 "$OUT/gpu.txt")
   record "date=$(date -u +%FT%TZ) gpu=$(head -1 "$OUT/gpu.txt")"
-  "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1 | tee -a "$RESULTS"
+  "$PY" -c 'import importlib.util as u, torch
+print("torch", torch.__version__, "cuda", torch.version.cuda, "torchscale", u.find_spec("torchscale") is not None)' 2>&1 | tee -a "$RESULTS"
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Packs what scripts/gpu_check.sh needs on a GPU host without network into .gpu/ (git-ignored):
-# the CUDA builds of `pipeline`, `train_bench`, `device_parity` and `attention_bench` (xz-compressed: the device tool
-# carries 64 MiB at most) and the pure
-# Python packages of the PyTorch reference (torchscale 0.2.0 and the two it imports, fairscale
-# and timm) as .gpu/py.tar. Build first (see scripts/gpu_check.sh).
+# the CUDA builds of `pipeline`, `train_bench`, `device_parity` and `attention_bench`
+# (xz-compressed: the device tool carries 64 MiB at most) and the pure Python packages of the
+# PyTorch reference (torchscale 0.2.0 and the two it imports, fairscale and timm) as .gpu/py.tar.
+# Build first (see scripts/gpu_check.sh).
 #
 # Knobs: CARGO_TARGET_DIR (target), SITE (the site-packages holding torchscale; default: the
 # one of $PY, python3).
